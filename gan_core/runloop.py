@@ -1,0 +1,118 @@
+"""A training run as both the CLI and the background jobs drive it: step, record, sample, guard.
+
+`Run.advance()` does one `Trainer.step()`; every `metrics_every` steps (and at epoch ends and the last step)
+it reads the pending metrics with one host sync, appends history rows with images/s, checks every loss is
+finite (else restores the last good weights and raises TrainingDiverged naming the step), and every
+`sample_every` steps and at each epoch end renders the fixed-noise grid (PNG bytes) with a diversity score.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .export import grid_png
+from .trainer import METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, sample_diversity
+
+WARMUP_STEPS = 5  # excluded from the steady-state images/s (allocation, cudnn autotuning, compile)
+MAX_GRIDS = 240   # grids kept for the timeline and GIF; older ones are thinned to every other
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+@dataclass
+class Grid:
+    step: int
+    epoch: int
+    png: bytes
+    diversity: float
+
+
+@dataclass
+class Run:
+    trainer: Trainer
+    history: list[dict] = field(default_factory=list)
+    grids: list[Grid] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._pending: list[StepMetrics] = []
+        self._last_flush_time = time.perf_counter()
+        self._last_flush_step = self.trainer.step_count
+        self._steady_start: tuple[int, float] | None = None
+        self._last_good = self.trainer.snapshot_weights()
+        self._last_good_step = self.trainer.step_count
+        self.last_samples: torch.Tensor | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.trainer.done
+
+    def advance(self) -> StepMetrics:
+        t = self.trainer
+        m = t.step()
+        self._pending.append(m)
+        if t.step_count - self._last_flush_step == WARMUP_STEPS and self._steady_start is None:
+            _sync(t.device)
+            self._steady_start = (t.step_count, time.perf_counter())
+        last = t.done
+        if len(self._pending) >= t.cfg.metrics_every or m.epoch_end or last:
+            self.flush()
+        if t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1:
+            self.render_grid()
+        return m
+
+    def flush(self) -> list[dict]:
+        """Read pending metrics (one host sync), append rows, and run the divergence guard."""
+        if not self._pending:
+            return []
+        values = torch.stack([m.values for m in self._pending]).cpu()    # (k, 5): the one sync
+        now = time.perf_counter()
+        steps = self._pending[-1].step - self._last_flush_step
+        rate = steps * self.trainer.batch_size / max(now - self._last_flush_time, 1e-9)
+        rows = []
+        for m, v in zip(self._pending, values.tolist()):
+            rows.append({"step": m.step, "epoch": m.epoch, **dict(zip(METRIC_NAMES, v)), "images_per_s": rate})
+        pending, self._pending = self._pending, []
+        self._last_flush_time, self._last_flush_step = now, pending[-1].step
+        bad = [r["step"] for r in rows if not all(map(_finite, (r[k] for k in METRIC_NAMES)))]
+        if bad:
+            self.trainer.restore_weights(self._last_good)
+            self.trainer.step_count = self._last_good_step
+            raise TrainingDiverged(bad[0], self._last_good_step)
+        self.history.extend(rows)
+        self._last_good = self.trainer.snapshot_weights()
+        self._last_good_step = self.trainer.step_count
+        return rows
+
+    def render_grid(self) -> Grid:
+        samples = self.trainer.sample_fixed()                             # (64, C, H, W) uint8
+        self.last_samples = samples
+        g = Grid(self.trainer.step_count, self.trainer.epoch, grid_png(samples), sample_diversity(samples))
+        if self.grids and self.grids[-1].step == g.step:
+            self.grids[-1] = g
+        else:
+            self.grids.append(g)
+        if len(self.grids) > MAX_GRIDS:  # keep the first and the newest; thin the middle
+            self.grids = self.grids[:1] + self.grids[1:-1:2] + self.grids[-1:]
+        if self.history and self.history[-1]["step"] == g.step:
+            self.history[-1]["diversity"] = g.diversity
+        return g
+
+    def steady_images_per_s(self) -> float:
+        """Images/s from the end of the warm-up steps to now (after a device sync); NaN if too few steps."""
+        if self._steady_start is None:
+            return float("nan")
+        _sync(self.trainer.device)
+        step0, t0 = self._steady_start
+        steps = self.trainer.step_count - step0
+        return steps * self.trainer.batch_size / max(time.perf_counter() - t0, 1e-9) if steps else float("nan")
+
+
+def _finite(x: float) -> bool:
+    return x == x and x not in (float("inf"), float("-inf"))
