@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .imagefiles import ImageLimits, decode_folder, decode_zip
 
-DIGITS_HELD_OUT = 1000  # the last 1,000 built-in digits are kept out of GAN training (the evaluator's split)
+DIGITS_HELD_OUT = 1000  # 1,000 built-in digits (100 per class) kept out of GAN training: the evaluator's split
 
 
 class DataError(ValueError):
@@ -59,16 +59,24 @@ def _digits_path() -> Path:
 
 
 def load_digits(*, split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
-    """The built-in digits as uint8 (N, 1, 28, 28) and labels (N,). split: train (4,000) | held_out (1,000) | all."""
+    """The built-in digits as uint8 (N, 1, 28, 28) and labels (N,), classes interleaved.
+
+    split: train (4,000) | held_out (1,000: the last fifth of each class, never used for GAN training) | all.
+    """
     with gzip.open(_digits_path(), "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float32)       # (5000, 785): 784 pixels then the label
     images = torch.from_numpy(table[:, :-1].astype(np.uint8)).view(-1, 1, 28, 28)
     labels = torch.from_numpy(table[:, -1].astype(np.int64))
-    if split == "train":
-        return images[:-DIGITS_HELD_OUT], labels[:-DIGITS_HELD_OUT]
-    if split == "held_out":
-        return images[-DIGITS_HELD_OUT:], labels[-DIGITS_HELD_OUT:]
-    return images, labels
+    held = torch.zeros(len(labels), dtype=torch.bool)
+    for c in labels.unique():                                         # the file is sorted by class
+        idx = (labels == c).nonzero().view(-1)
+        held[idx[len(idx) - len(idx) * DIGITS_HELD_OUT // len(labels):]] = True
+    keep = {"train": ~held, "held_out": held, "all": torch.ones_like(held)}.get(split)
+    if keep is None:
+        raise ValueError(f"split must be train, held_out or all, got {split!r}")
+    images, labels = images[keep], labels[keep]
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))  # fixed: mix the classes
+    return images[order].contiguous(), labels[order]
 
 
 def _torchvision_set(name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
