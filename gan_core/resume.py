@@ -49,6 +49,7 @@ def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors["rng.noise"] = t.noise_gen.get_state()
     tensors["rng.data"] = t.data_gen.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
+    tensors["data.order"] = t.data._order.cpu()                      # this epoch's permutation
     meta = {"step": t.step_count, "epoch": t.epoch, "data": t.data.state(), "opt_g": og_meta, "opt_d": od_meta,
             "model": t.model_cfg.to_dict(), "train": t.cfg.to_dict(), "history": run.history,
             "grid_steps": [g.step for g in run.grids]}
@@ -74,6 +75,8 @@ def restore_training_state(run: Run, tensors: dict[str, torch.Tensor], meta: dic
     torch.set_rng_state(tensors["rng.torch"])
     t.step_count, t.epoch = int(meta["step"]), int(meta["epoch"])
     t.data._pos = int(meta.get("data", {}).get("pos", 0))
+    if "data.order" in tensors and tensors["data.order"].numel() == len(t.data):
+        t.data._order = tensors["data.order"].to(t.device)
     run.history[:] = list(meta.get("history", []))
     run.__post_init__()
 
