@@ -158,14 +158,17 @@ class TrainingJob:
         with self._lock:
             return [g.png for g in self.run.grids] if self.run else []
 
-    def save(self, out: str | Path, *, with_training_state: bool = True) -> Path:
-        """Save a checkpoint now (waits for the step in flight). Safe while training runs."""
+    def save(self, out: str | Path, *, with_training_state: bool = True, remember: bool = True) -> Path:
+        """Save a checkpoint now (waits for the step in flight). Safe while training runs.
+
+        `remember=False` (a temporary copy, e.g. for a zip download) leaves `saved_to` unchanged."""
         if self.run is None:
             raise CheckpointError("nothing to save yet: the run has not made its first step")
         with self._model_lock:
             path = self._save_locked(out, with_training_state)
-        with self._lock:
-            self.saved_to = str(path)
+        if remember:
+            with self._lock:
+                self.saved_to = str(path)
         return path
 
     def _save_locked(self, out: str | Path, with_training_state: bool) -> Path:

@@ -59,3 +59,74 @@ def explore_source() -> str | None:
 
 def set_explore_source(source: str) -> None:
     st.session_state[EXPLORE_SOURCE] = source
+
+
+# ---- Train page: widget values, per-job caches (only ids, small values and copies of history live here) ----
+HISTORY = "train_history"          # {"job": id, "rows": [...]}: rows fetched so far, extended incrementally
+LAST_STATUS = "train_last_status"  # the job status the last full run of the page drew (a change -> full rerun)
+SAVED = "train_saved"              # {job id: path of the last checkpoint saved by name}
+LOADED_SOURCES = "train_loaded"    # data sources a user asked to download/decode (set of keys)
+GRID_PICK = "grid_pick"            # the timeline slider's widget key
+GRID_FOLLOW = "grid_follow"        # the last grid index shown; when the slider is on it, it follows new grids
+
+
+def init_values(values: dict) -> None:
+    """Give widgets their first value through session state (so callbacks can later change them visibly)."""
+    for k, v in values.items():
+        st.session_state.setdefault(k, v)
+
+
+def set_values(values: dict) -> None:
+    """Change widget values (call from a callback, before the widgets are drawn again)."""
+    for k, v in values.items():
+        st.session_state[k] = v
+
+
+def value(key: str, default=None):
+    return st.session_state.get(key, default)
+
+
+def job_history(job: TrainingJob) -> list[dict]:
+    """The job's whole history, fetching only rows added since the last call (a snapshot copies what it returns)."""
+    cache = st.session_state.get(HISTORY)
+    if not cache or cache["job"] != job.id:
+        cache = {"job": job.id, "rows": []}
+    snap = job.snapshot(since=len(cache["rows"]))
+    if snap.history_len < len(cache["rows"]):  # the run was rebuilt (resume): start over
+        cache["rows"] = job.snapshot().history
+    else:
+        cache["rows"].extend(snap.history)
+    st.session_state[HISTORY] = cache
+    return cache["rows"]
+
+
+def status_changed(job_id: str | None, status: str | None) -> bool:
+    """True once per change of (job, status) since the page last drew its controls."""
+    seen = st.session_state.get(LAST_STATUS)
+    st.session_state[LAST_STATUS] = (job_id, status)
+    return seen is not None and seen != (job_id, status)
+
+
+def saved_path(job_id: str) -> str | None:
+    return st.session_state.get(SAVED, {}).get(job_id)
+
+
+def set_saved_path(job_id: str, path: str) -> None:
+    st.session_state.setdefault(SAVED, {})[job_id] = path
+
+
+def source_loaded(key: str) -> bool:
+    return key in st.session_state.get(LOADED_SOURCES, set())
+
+
+def mark_source_loaded(key: str) -> None:
+    st.session_state.setdefault(LOADED_SOURCES, set()).add(key)
+
+
+def follow_grid(steps: list[int]) -> None:
+    """Keep the timeline slider (options: grid steps) on the newest grid unless the user moved it back."""
+    last = steps[-1]
+    shown = st.session_state.get(GRID_PICK)
+    if shown is None or shown == st.session_state.get(GRID_FOLLOW) or shown not in steps:
+        st.session_state[GRID_PICK] = last
+    st.session_state[GRID_FOLLOW] = last

@@ -1,0 +1,22 @@
+"""The app's sidebar: which device training uses, and the state of this browser session's run."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import state
+from ui.home_gallery import device_line
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.caption(f"Device: **{device_line()}**")
+        job = state.current_job()
+        if job is None:
+            st.caption("No run in this session yet.")
+            return
+        snap = job.snapshot(since=1 << 62)
+        where = f"step {snap.step:,}/{snap.total_steps:,}" if snap.total_steps else ""
+        queued = f", position {snap.queue_position}" if snap.status == "queued" else ""
+        st.caption(f"This session's run: **{snap.status}**{queued} {where}")
+        if snap.total_steps:
+            st.progress(min(snap.step / snap.total_steps, 1.0))

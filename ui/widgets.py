@@ -1,0 +1,155 @@
+"""The Train page's settings widgets: `*_ui()` functions draw them and return plain values or configs.
+
+Widget values live under fixed session-state keys (set first by `defaults()`), so choosing a preset or a dataset
+can change other widgets visibly through callbacks (`ui.state.set_values`). Learning rates are picked on a
+log-spaced scale; a "same for both" toggle ties the D learning rate to G's.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from gan_core.config import IMAGE_SIZES, PRESETS, ConfigError, ModelConfig, TrainConfig, preset_defaults
+from ui import state
+
+# 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
+LR_CHOICES = tuple(float(f"{m}e{e}") for e in (-5, -4, -3) for m in (1, 1.5, 2, 3, 4, 5, 7)) + (1e-2,)
+SOURCES = {
+    "digits": "digits: 4,000 built-in MNIST digits (offline)",
+    "mnist": "MNIST (60,000 digits, downloads ~10 MB)",
+    "fashion-mnist": "Fashion-MNIST (60,000 clothes, downloads ~30 MB)",
+    "cifar10": "CIFAR-10 (50,000 colour photos, downloads ~170 MB)",
+    "upload": "Upload a .zip or image files",
+    "folder": "A folder of images on this computer",
+}
+SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "cifar10": 3}
+DEFAULT_EPOCHS = 10  # digits: 62 steps/epoch; ~10 epochs give recognisable digits on a laptop CPU in minutes
+
+MODEL_KEYS = ("z_dim", "g_width", "d_width", "image_size", "channels")
+TRAIN_KEYS = ("lr_g", "lr_d", "beta1", "g_steps", "d_steps", "batch_size")
+
+
+def _nearest_lr(lr: float) -> float:
+    return min(LR_CHOICES, key=lambda c: abs(c - lr) / c)
+
+
+def _preset_values(preset: str) -> dict:
+    """Widget values for a preset's published defaults (model and training fields it sets)."""
+    d = preset_defaults(preset)
+    values = {k: v for k, v in d.model.items() if k in MODEL_KEYS}
+    values.update({k: v for k, v in d.train.items() if k in TRAIN_KEYS})
+    for k in ("lr_g", "lr_d"):
+        if k in values:
+            values[k] = _nearest_lr(values[k])
+    values["same_lr"] = values.get("lr_g") == values.get("lr_d")
+    return values
+
+
+def defaults() -> None:
+    """First values of every settings widget (only keys not set yet): dcgan on built-in digits, 28 px."""
+    m, t = ModelConfig(), TrainConfig()
+    values = {"data_source": "digits", "preset": "dcgan", **m.to_dict(), **{k: getattr(t, k) for k in TRAIN_KEYS},
+              "beta2": t.beta2, "label_smoothing": t.label_smoothing, "seed": t.seed, "epochs": DEFAULT_EPOCHS,
+              "max_steps": 0, "sample_every": 25, "device": "auto"}
+    values.update(_preset_values("dcgan"))
+    state.init_values(values)
+
+
+def _apply_preset() -> None:
+    """on_change of the preset select: write its defaults into the widgets (the user sees them change)."""
+    values = _preset_values(state.value("preset"))
+    source = state.value("data_source")
+    if "channels" not in values and source in SOURCE_CHANNELS:
+        values["channels"] = SOURCE_CHANNELS[source]
+    state.set_values(values)
+
+
+def _apply_source() -> None:
+    channels = SOURCE_CHANNELS.get(state.value("data_source"))
+    if channels is not None:
+        state.set_values({"channels": channels})
+
+
+def data_source_ui() -> tuple[str, object]:
+    """Returns (kind, detail): kind in SOURCES; detail = uploaded files (list) or folder path (str) or None."""
+    kind = st.selectbox("Training images", list(SOURCES), format_func=SOURCES.get, key="data_source",
+                        on_change=_apply_source)
+    if kind == "upload":
+        files = st.file_uploader(
+            "A .zip of images, or several image files (PNG, JPEG, …)", accept_multiple_files=True,
+            type=["zip", "png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key="data_upload")
+        return kind, files or []
+    if kind == "folder":
+        path = st.text_input("Folder (or .zip) path on the machine running the app", key="data_folder",
+                             placeholder="~/Pictures/faces")
+        return kind, path.strip()
+    return kind, None
+
+
+def _lr_select(label: str, key: str, help: str) -> float:
+    return st.select_slider(label, options=LR_CHOICES, key=key, format_func=lambda v: f"{v:g}", help=help)
+
+
+def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
+    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error)."""
+    preset = st.selectbox("Architecture preset", PRESETS, key="preset", on_change=_apply_preset,
+                          help="Choosing a preset sets z-dim, widths, learning rates, betas, G:D steps and batch.")
+    summary = preset_defaults(preset).summary
+    applied = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in _preset_values(preset).items() if k != "same_lr")
+    st.caption(f"**{preset}** — {summary}  \nPreset defaults: {applied}")
+
+    c1, c2, c3 = st.columns(3)
+    image_size = c1.selectbox("Image size (px)", IMAGE_SIZES, key="image_size")
+    channels = c2.selectbox("Channels", (1, 3), key="channels",
+                            format_func=lambda c: "1 (greyscale)" if c == 1 else "3 (colour)")
+    z_dim = c3.number_input("z-dim (noise size)", 2, 1024, key="z_dim", step=1)
+    c1, c2, c3 = st.columns(3)
+    g_width = c1.number_input("G width (ngf)", 4, 1024, key="g_width", step=4,
+                              help="Channels of the generator's last block (the tutorial's ngf).")
+    d_width = c2.number_input("D width (ndf)", 4, 1024, key="d_width", step=4,
+                              help="Channels of the discriminator's first block (the tutorial's ndf).")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, key="seed", step=1)
+    c1, c2 = st.columns(2)
+    epochs = c1.number_input("Epochs", 1, 100_000, key="epochs", step=1)
+    batch_size = c2.select_slider("Batch size", (8, 16, 32, 64, 128, 256, 512), key="batch_size")
+
+    same = st.toggle("Same learning rate for G and D", key="same_lr")
+    if same:
+        lr_g = _lr_select("Learning rate (G and D)", "lr_g", "Adam step size, log scale. DCGAN: 2e-4.")
+        lr_d = lr_g
+    else:
+        c1, c2 = st.columns(2)
+        with c1:
+            lr_g = _lr_select("Learning rate G", "lr_g", "Generator's Adam step size (log scale).")
+        with c2:
+            lr_d = _lr_select("Learning rate D", "lr_d", "Discriminator's Adam step size (log scale).")
+    c1, c2, c3, c4 = st.columns(4)
+    beta1 = c1.slider("Adam beta1", 0.0, 0.99, key="beta1", step=0.05, help="DCGAN uses 0.5 (not 0.9).")
+    beta2 = c2.select_slider("Adam beta2", (0.9, 0.99, 0.999, 0.9999), key="beta2")
+    d_steps = c3.number_input("D steps per iteration", 1, 10, key="d_steps", step=1)
+    g_steps = c4.number_input("G steps per iteration", 1, 10, key="g_steps", step=1,
+                              help="The G:D step ratio; 'improved' uses 2 G steps per D step.")
+    smoothing = st.slider("Label smoothing (real target = 1 - s)", 0.0, 0.5, key="label_smoothing", step=0.05,
+                          help="One-sided: D is trained towards 1 - s on real images; 0.1 calms a too-strong D.")
+    with st.expander("Advanced"):
+        c1, c2, c3 = st.columns(3)
+        max_steps = c1.number_input("Max steps (0 = all epochs)", 0, 100_000_000, key="max_steps", step=10)
+        sample_every = c2.number_input("Sample grid every N steps", 1, 100_000, key="sample_every", step=5)
+        device = c3.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="device")
+    try:
+        model = ModelConfig(preset=preset, image_size=int(image_size), channels=int(channels), z_dim=int(z_dim),
+                            g_width=int(g_width), d_width=int(d_width)).validate()
+        train = TrainConfig(epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch_size),
+                            lr_g=float(lr_g), lr_d=float(lr_d), beta1=float(beta1), beta2=float(beta2),
+                            g_steps=int(g_steps), d_steps=int(d_steps), label_smoothing=float(smoothing),
+                            seed=int(seed), device=device, sample_every=int(sample_every),
+                            metrics_every=5).validate()
+    except ConfigError as exc:
+        return None, None, str(exc)
+    return model, train, None
+
+
+def with_dataset(train: TrainConfig, dataset: str) -> TrainConfig:
+    return dataclasses.replace(train, dataset=dataset).validate()
