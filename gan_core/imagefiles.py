@@ -36,6 +36,10 @@ class ArchiveError(ValueError):
     """The archive as a whole is refused (too many members, too large, a zip bomb, not a zip)."""
 
 
+class _Skip(ValueError):
+    """One of our skip reasons (Pillow's own ValueErrors are mapped to 'unreadable', never shown as reasons)."""
+
+
 def _to_mode(img: Image.Image, channels: int, background: tuple[int, int, int]) -> Image.Image:
     """Any Pillow mode -> 'L' or 'RGB'. Transparency is composited onto `background`; 16-bit is scaled, not clipped."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -66,11 +70,11 @@ def decode_image(data: bytes, *, image_size: int, channels: int, limits: ImageLi
             img = Image.open(io.BytesIO(data))
             w, h = img.size
             if w * h > limits.max_pixels:
-                raise ValueError("too many pixels")
+                raise _Skip("too many pixels")
             if min(w, h) < limits.min_side:
-                raise ValueError("too small")
+                raise _Skip("too small")
             img.load()
-        except ValueError:
+        except _Skip:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ValueError("too many pixels") from None
@@ -116,11 +120,12 @@ def _too_large() -> bytes:
 def decode_folder(root: Path, *, image_size: int, channels: int, limits: ImageLimits,
                   progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, dict]:
     files: list[Path] = []
-    for p in sorted(root.rglob("*")):
+    for p in root.rglob("*"):  # counted while walking: a huge tree (say, /) is refused without listing it all
         if p.is_file() and not p.is_symlink():
             files.append(p)
             if len(files) > limits.max_files:
                 raise ArchiveError(f"the folder has more than {limits.max_files} files; use a smaller folder")
+    files.sort()
     total_bytes = sum(p.stat().st_size for p in files)
     if total_bytes > limits.max_total_bytes:
         raise ArchiveError(f"the folder holds {total_bytes / 2**20:.0f} MiB; the limit is "
