@@ -120,8 +120,11 @@ def _too_large() -> bytes:
 def decode_folder(root: Path, *, image_size: int, channels: int, limits: ImageLimits,
                   progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, dict]:
     files: list[Path] = []
+    links = 0  # symlinks are never followed (they could point anywhere); they are counted as skipped
     for p in root.rglob("*"):  # counted while walking: a huge tree (say, /) is refused without listing it all
-        if p.is_file() and not p.is_symlink():
+        if p.is_symlink():
+            links += 1
+        elif p.is_file():
             files.append(p)
             if len(files) > limits.max_files:
                 raise ArchiveError(f"the folder has more than {limits.max_files} files; use a smaller folder")
@@ -135,8 +138,11 @@ def decode_folder(root: Path, *, image_size: int, channels: int, limits: ImageLi
         for p in files:
             yield p.name, (_too_large if p.stat().st_size > limits.max_file_bytes else p.read_bytes)
 
-    return _decode_all(items(), len(files), image_size=image_size, channels=channels, limits=limits,
-                       progress=progress)
+    images, skipped = _decode_all(items(), len(files), image_size=image_size, channels=channels, limits=limits,
+                                  progress=progress)
+    if links:
+        skipped["link (not followed)"] = links
+    return images, skipped
 
 
 def decode_zip(source: Path | bytes, *, image_size: int, channels: int, limits: ImageLimits,
