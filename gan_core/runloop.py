@@ -3,7 +3,9 @@
 `Run.advance()` does one `Trainer.step()`; every `metrics_every` steps (and at epoch ends and the last step)
 it reads the pending metrics with one host sync, appends history rows with images/s, checks every loss is
 finite (else restores the last good weights and raises TrainingDiverged naming the step), and every
-`sample_every` steps and at each epoch end renders the fixed-noise grid (PNG bytes) with a diversity score.
+`sample_every` steps and at each epoch end renders the fixed-noise grid (PNG bytes) with a diversity score
+(and, for runs on the built-in digits, the class coverage of the grid by the digits classifier: history key
+`coverage`, 0-10; a collapsing run loses digits).
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class Grid:
     epoch: int
     png: bytes
     diversity: float
+    coverage: int | None = None   # digits runs only: classes among the fixed-noise samples (gan_core.digits_score)
 
 
 @dataclass
@@ -100,8 +103,14 @@ class Run:
             self.grids.append(g)
         if len(self.grids) > MAX_GRIDS:  # keep the first and the newest; thin the middle
             self.grids = self.grids[:1] + self.grids[1:-1:2] + self.grids[-1:]
+        if self.trainer.cfg.dataset.strip().lower() == "digits":
+            from .digits_score import samples_coverage  # lazy: only digits runs pay for the classifier
+
+            g.coverage = samples_coverage(samples)
         if self.history and self.history[-1]["step"] == g.step:
             self.history[-1]["diversity"] = g.diversity
+            if g.coverage is not None:
+                self.history[-1]["coverage"] = g.coverage
         return g
 
     def steady_images_per_s(self) -> float:
