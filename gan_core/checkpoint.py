@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ConfigError, ModelConfig, TrainConfig
@@ -118,6 +118,8 @@ def read_config(path: Path) -> tuple[ModelConfig, dict[str, Any]]:
         info = json.loads(cfg_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"config.json is not valid JSON ({exc})") from None
+    except RecursionError:  # "[[[[..." nested deeper than the parser's stack
+        raise CheckpointError("config.json is not valid JSON (nested too deeply)") from None
     try:
         cfg = ModelConfig.from_dict(info)
         check_size(cfg)
@@ -130,18 +132,21 @@ def load_generator_weights(generator: Generator, file: Path) -> None:
     """Strict load from safetensors: every tensor present, no extras, shapes equal to the config's."""
     if not file.is_file():
         raise CheckpointError(f"{file.parent} has no model.safetensors (the generator's weights)")
-    try:
-        state = load_file(str(file))
+    expected = generator.state_dict()
+    try:  # names and shapes from the header first: nothing is read into memory unless it all fits the config
+        with safe_open(str(file), framework="pt") as f:
+            shapes = {k: torch.Size(f.get_slice(k).get_shape()) for k in f.keys()}
+        missing = sorted(set(expected) - set(shapes))
+        extra = sorted(set(shapes) - set(expected))
+        wrong = [k for k in expected if k in shapes and shapes[k] != expected[k].shape]
+        if not (missing or extra or wrong):
+            state = load_file(str(file))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"model.safetensors is not a readable safetensors file ({exc})") from None
-    expected = generator.state_dict()
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
     if missing or extra or wrong:
         detail = "; ".join(filter(None, [
             f"missing {', '.join(missing[:3])}" if missing else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
-            f"shape of {wrong[0]} is {tuple(state[wrong[0]].shape)}, config needs {tuple(expected[wrong[0]].shape)}"
+            f"shape of {wrong[0]} is {tuple(shapes[wrong[0]])}, config needs {tuple(expected[wrong[0]].shape)}"
             if wrong else ""]))
         raise CheckpointError(f"the weights do not match config.json ({detail})")
     generator.load_state_dict(state, strict=True)
