@@ -1,6 +1,23 @@
-"""Explore page (placeholder until the Explore page lands): load a generator and browse its latent space."""
+"""Explore page: load a generator (bundled, Hub, uploaded, or this session's run), browse seeds, interpolate
+between keyframes (lerp and slerp side by side, animated), nudge single z dimensions, download, publish."""
 import streamlit as st
 
+from ui import explore_sections as sections
+from ui import explore_sources as sources
+
 st.title("Explore")
-st.info("The Explore page is being built: it will load a generator (bundled, Hub, uploaded, or the run you just "
-        "trained), show seeds, interpolate and download.")
+st.caption("What a generator has learned: every seed is a point z in latent space; walk between points and "
+           "watch the images morph.")
+sections.init()
+
+loaded = sources.load_ui(sources.source_ui())
+if loaded is None:
+    st.stop()
+
+sections.card_ui(loaded)
+psi = sections.truncation_ui()
+grid_seeds = sections.seed_grid_ui(loaded, psi)
+keyframes = sections.interpolation_ui(loaded, psi)
+if keyframes:
+    sections.nudge_ui(loaded, keyframes, psi)
+sections.publish_ui(loaded)

@@ -1,0 +1,211 @@
+"""The Explore page's sections: model card, seed grid, interpolation (lerp | slerp, animation), latent nudging,
+downloads and Publish to Hub. Each `*_ui()` draws widgets and returns plain values; images come from the
+cached functions in `ui.explore_images`, settings from widget keys set up through `ui.state`.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import streamlit as st
+
+from gan_core.checkpoint import CheckpointError, LoadedGenerator, push_checkpoint
+from gan_core.sampling import parse_seeds
+from ui import explore_images as img
+from ui import state
+from ui.explore_sources import card_facts, card_text, source_key
+
+MAX_GRID = 64
+MAX_KEYFRAMES = 8
+DEFAULTS = {"explore_seeds": "0-15", "explore_keys": "0, 1", "explore_steps": 16, "explore_psi": 1.0,
+            "explore_pingpong": False, "explore_duration": 100, "explore_frame": 0, "explore_play": False}
+
+
+def init() -> None:
+    state.init_values(DEFAULTS)
+
+
+def _seeds(text: str, what: str, *, limit: int) -> tuple[int, ...] | None:
+    try:
+        seeds = parse_seeds(text)
+    except ValueError as exc:
+        st.error(f"{what}: {exc}")
+        return None
+    if not seeds:
+        st.error(f"{what}: enter at least one seed, e.g. 0-15")
+        return None
+    if len(seeds) > limit:
+        st.error(f"{what}: at most {limit} seeds at a time (got {len(seeds)})")
+        return None
+    return tuple(seeds)
+
+
+def card_ui(loaded: LoadedGenerator) -> None:
+    cols = st.columns(5)
+    for col, (label, value) in zip(cols, card_facts(loaded).items()):
+        col.metric(label, value)
+    with st.expander("Model card"):
+        samples = loaded.path / "samples.png"
+        if samples.is_file():
+            st.image(str(samples), caption="samples.png (the run's fixed noise)", width=360)
+        st.markdown(card_text(loaded))
+
+
+def truncation_ui() -> float:
+    return float(st.slider("Truncation ψ (z is scaled by ψ: lower = more typical, less varied)", 0.1, 1.0,
+                           step=0.05, key="explore_psi"))
+
+
+def _shuffle() -> None:
+    start = random.randrange(0, 1_000_000)
+    state.set_values({"explore_seeds": f"{start}-{start + 15}"})
+
+
+def _use_picked() -> None:
+    picked = state.value("explore_pick") or []
+    if len(picked) >= 2:
+        state.set_values({"explore_keys": ", ".join(map(str, picked))})
+
+
+def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
+    st.subheader("Seed grid")
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    text = c1.text_input("Seeds (e.g. 0-15 or 3, 7, 42)", key="explore_seeds")
+    c2.button("Shuffle", key="explore_shuffle", on_click=_shuffle, width="stretch")
+    seeds = _seeds(text, "Seeds", limit=MAX_GRID)
+    if seeds is None:
+        return None
+    key = source_key(loaded.source)
+    frames = img.seed_frames(key, loaded, seeds, psi)
+    scale = img.display_scale(loaded.config.image_size, 84)
+    st.image(img.display_pngs(frames.images, scale), caption=[f"seed {s}" for s in seeds])
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    c1.multiselect("Pick keyframes from the grid (in order)", list(seeds), key="explore_pick",
+                   max_selections=MAX_KEYFRAMES)
+    c2.button("Use as keyframes", key="explore_use_pick", on_click=_use_picked, width="stretch")
+    size = loaded.config.image_size
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Grid (PNG)", img.strip_png(frames.images, nrow=8), file_name=f"grid_{size}px.png",
+                       mime="image/png", key="dl_grid_png", width="stretch")
+    d2.download_button("Images (ZIP of PNGs)", img.zip_of(frames.images, img.seed_names(seeds)),
+                       file_name="seeds.zip", mime="application/zip", key="dl_grid_zip", width="stretch")
+    d3.download_button("z vectors (.npy)", img.npy(frames.z), file_name="seeds_z.npy",
+                       mime="application/octet-stream", key="dl_grid_npy", width="stretch")
+    return seeds
+
+
+@st.fragment
+def _animation(frames: dict[str, img.Frames], size: int, duration_ms: int) -> None:
+    """Frame slider or play (animated GIFs); a fragment, so moving the slider reruns only this block."""
+    n = len(frames["slerp"].images)
+    if (state.value("explore_frame") or 0) > n - 1:
+        state.set_values({"explore_frame": n - 1})
+    play = st.toggle("Play", key="explore_play")
+    cols = st.columns(2)
+    scale = img.display_scale(size, 192)
+    if play:
+        for col, mode in zip(cols, ("lerp", "slerp")):
+            col.image(img.gif(frames[mode].images, duration_ms=duration_ms, scale=scale), caption=mode)
+        return
+    k = st.slider("Frame", 0, n - 1, key="explore_frame")
+    for col, mode in zip(cols, ("lerp", "slerp")):
+        col.image(img.display_pngs(frames[mode].images[k:k + 1], scale)[0], caption=f"{mode}, frame {k}")
+
+
+def interpolation_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
+    st.subheader("Interpolation")
+    c1, c2, c3, c4 = st.columns([3, 2, 1, 2], vertical_alignment="bottom")
+    keys = _seeds(c1.text_input("Keyframe seeds A, B (, C …)", key="explore_keys"), "Keyframes",
+                  limit=MAX_KEYFRAMES)
+    steps = int(c2.slider("Steps per segment (endpoints included)", 2, 64, key="explore_steps"))
+    pingpong = c3.checkbox("Ping-pong", key="explore_pingpong")
+    duration = int(c4.slider("GIF frame time (ms)", 20, 500, step=10, key="explore_duration"))
+    if keys is None:
+        return None
+    if len(keys) < 2:
+        st.error("Keyframes: give at least two seeds, e.g. 3, 7")
+        return keys
+    key, size = source_key(loaded.source), loaded.config.image_size
+    frames = {m: img.path_frames(key, loaded, keys, steps, m, pingpong, psi) for m in ("lerp", "slerp")}
+    n = len(frames["lerp"].images)
+    st.caption(f"{n} frames: {' → '.join(map(str, keys))}{' and back' if pingpong else ''}. lerp walks the "
+               "straight line between the z vectors; slerp follows the great circle, keeping |z| typical.")
+    cols = st.columns(2)
+    scale = img.display_scale(size, 56)
+    for col, mode in zip(cols, ("lerp", "slerp")):
+        col.markdown(f"**{mode}**")
+        col.image(img.strip_png(frames[mode].images, nrow=min(n, 16), scale=scale), width="stretch")
+    _animation(frames, size, duration)
+    mode = st.radio("Download the path of", ("slerp", "lerp"), horizontal=True, key="explore_dl_mode")
+    f = frames[mode]
+    tag = "-".join(map(str, keys))
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("Strip (PNG)", img.strip_png(f.images, nrow=min(n, 16)), file_name=f"{mode}_{tag}.png",
+                       mime="image/png", key="dl_strip_png", width="stretch")
+    d2.download_button("Frames (ZIP of PNGs)", img.zip_of(f.images, img.path_names(mode, keys, n)),
+                       file_name=f"{mode}_{tag}.zip", mime="application/zip", key="dl_strip_zip", width="stretch")
+    d3.download_button("Animation (GIF)", img.gif(f.images, duration_ms=duration, scale=img.gif_scale(size)),
+                       file_name=f"{mode}_{tag}.gif", mime="image/gif", key="dl_gif", width="stretch")
+    d4.download_button("z path (.npy)", img.npy(f.z), file_name=f"{mode}_{tag}_z.npy",
+                       mime="application/octet-stream", key="dl_path_npy", width="stretch")
+    return keys
+
+
+def _reset_nudges(z_dim: int) -> None:
+    state.set_values({f"explore_nudge_{d}": 0.0 for d in range(z_dim)})
+
+
+def nudge_ui(loaded: LoadedGenerator, seeds: tuple[int, ...], psi: float) -> None:
+    st.subheader("Latent nudging")
+    z_dim = loaded.config.z_dim
+    c1, c2 = st.columns([1, 3])
+    seed = c1.selectbox("Point (seed)", list(dict.fromkeys(seeds)), key="explore_nudge_seed")
+    state.init_values({"explore_nudge_dims": list(range(min(4, z_dim)))})
+    dims = c2.multiselect("z dimensions to nudge", list(range(z_dim)), key="explore_nudge_dims", max_selections=8)
+    state.init_values({f"explore_nudge_{d}": 0.0 for d in dims})
+    left, right = st.columns([2, 1])
+    with left:
+        offsets = []
+        for d in dims:
+            delta = st.slider(f"z[{d}] offset", -3.0, 3.0, step=0.1, key=f"explore_nudge_{d}")
+            if delta:
+                offsets.append((int(d), float(delta)))
+        st.button("Reset", key="explore_nudge_reset", on_click=_reset_nudges, args=(z_dim,))
+    key = source_key(loaded.source)
+    base = img.nudged_frame(key, loaded, int(seed), (), psi)
+    moved = img.nudged_frame(key, loaded, int(seed), tuple(offsets), psi)
+    scale = img.display_scale(loaded.config.image_size, 128)
+    with right:
+        a, b = st.columns(2)
+        a.image(img.display_pngs(base.images, scale)[0], caption=f"seed {seed}")
+        b.image(img.display_pngs(moved.images, scale)[0], caption="nudged")
+        b.download_button("PNG", img.strip_png(moved.images, nrow=1), file_name=f"seed_{seed}_nudged.png",
+                          mime="image/png", key="dl_nudge_png")
+        b.download_button("z (.npy)", img.npy(moved.z), file_name=f"seed_{seed}_nudged_z.npy",
+                          mime="application/octet-stream", key="dl_nudge_npy")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def publish_ui(loaded: LoadedGenerator) -> None:
+    with st.expander("Publish to the Hugging Face Hub"):
+        st.caption("Uploads this checkpoint folder (config.json, model.safetensors, README.md card, samples.png) "
+                   "so anyone can load it with its repo id.")
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        repo = c1.text_input("Repo id", placeholder="your-name/dcgan-digits", key="explore_pub_repo")
+        private = c2.toggle("Private", value=True, key="explore_pub_private")
+        token = st.text_input("Token (write access; empty = HF_TOKEN or your saved login)", type="password",
+                              key="explore_pub_token")
+        if st.button("Publish", key="explore_publish", disabled=not repo.strip()):
+            if _offline():
+                st.error("Publishing needs the network, and HF_HUB_OFFLINE is set: unset it and try again.")
+                return
+            try:
+                with st.spinner(f"Uploading to {repo.strip()}…"):
+                    url = push_checkpoint(loaded.path, repo.strip(), private=private, token=token.strip() or None)
+            except CheckpointError as exc:
+                st.error(f"Could not publish: {exc}")
+            else:
+                st.success(f"Published: {url}")

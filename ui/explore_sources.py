@@ -1,0 +1,268 @@
+"""Explore's generator sources: bundled checkpoints, Hub repo ids, uploaded files, and this session's runs.
+
+Every source ends up as one string kept by `ui.state.explore_source()`: a bundled name, a local checkpoint
+folder (uploads and run snapshots are written as Hub-layout folders under the app's data dir, so they load,
+sample and publish exactly like any checkpoint), or a Hub `user/name[@revision]`. Loaded generators are cached
+read-only with `st.cache_resource`, keyed by the source and (for folders) the weights file's mtime.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from gan_core.checkpoint import (CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator,
+                                 read_config)
+from gan_core.data import data_home
+from ui import state
+
+BUNDLED, HUB, UPLOAD, PTH, RUNS = ("Bundled", "Hugging Face Hub", "Upload checkpoint files",
+                                   "Upload a .pth (pytorch/examples)", "This session's runs")
+KINDS = (BUNDLED, HUB, UPLOAD, PTH, RUNS)
+MAX_UPLOAD_BYTES = 256 << 20
+
+
+def explore_dir() -> Path:
+    path = data_home() / "explore"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_source() -> str | None:
+    names = bundled_checkpoints()
+    return names[0] if names else None
+
+
+def kind_of(source: str | None) -> str:
+    """Which chooser tab a source string belongs to (for pre-selecting the radio)."""
+    if not source or source in bundled_checkpoints():
+        return BUNDLED
+    if source.startswith("job:"):
+        return RUNS
+    path = Path(source)
+    if path.is_dir():
+        root = explore_dir()
+        if root / "runs" in path.parents:
+            return RUNS
+        if root / "imports" in path.parents:
+            return PTH
+        return UPLOAD
+    return HUB
+
+
+# ---- turning uploads and runs into checkpoint folders (no streamlit: tested directly) ----
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()[:16]
+
+
+def save_uploaded_checkpoint(config_bytes: bytes, weights_bytes: bytes) -> Path:
+    """config.json + model.safetensors bytes -> a checked checkpoint folder (same bytes -> same folder)."""
+    if len(config_bytes) > 1 << 20 or len(weights_bytes) > MAX_UPLOAD_BYTES:
+        raise CheckpointError("the uploaded files are too large for a DCGAN checkpoint")
+    out = explore_dir() / "uploads" / _digest(config_bytes, weights_bytes)
+    if (out / "model.safetensors").is_file():
+        return out
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        (tmp / "config.json").write_bytes(config_bytes)
+        (tmp / "model.safetensors").write_bytes(weights_bytes)
+        cfg, info = read_config(tmp)                  # bounds every value before allocating
+        load_generator(tmp)                           # strict: every tensor present, shapes match
+        if not (tmp / "README.md").exists():
+            from gan_core.modelcard import model_card
+            (tmp / "README.md").write_text(model_card({**cfg.to_dict(), **info}, has_samples=False))
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def import_pth_upload(data: bytes, name: str, *, nz: int, ngf: int, channels: int) -> Path:
+    """A pytorch/examples netG .pth -> a checkpoint folder (dcgan preset, 64x64)."""
+    from gan_core.pth_import import import_pth
+
+    out = explore_dir() / "imports" / _digest(data, f"{nz},{ngf},{channels}".encode())
+    if (out / "model.safetensors").is_file():
+        return out
+    return import_pth(data, out, nz=nz, ngf=ngf, channels=channels, name=Path(name).name)
+
+
+def snapshot_job(job) -> Path:
+    """Copy a session run's current generator into a checkpoint folder (under the job's model lock)."""
+    step = job.snapshot().step
+    out = explore_dir() / "runs" / f"{job.id[:12]}-step{step:07d}"
+    if (out / "model.safetensors").is_file():
+        return out
+    return job.save(out, with_training_state=False, remember=False)
+
+
+def _job_label(job) -> str:
+    snap = job.snapshot()
+    return (f"{job.model_cfg.preset} on {snap.data.get('name') or job.train_cfg.dataset} · step {snap.step}"
+            f"/{snap.total_steps} · {snap.status}")
+
+
+def resolve_job_source(source: str) -> str:
+    """'job:<id>' -> a snapshot folder of that run (raises CheckpointError if it is gone or has no step yet)."""
+    job_id = source.split(":", 1)[1]
+    job = next((j for j in state.session_jobs() if j.id == job_id), None)
+    if job is None:
+        raise CheckpointError("that training run is no longer available in this session; save it on the Train "
+                              "page to keep it")
+    return str(snapshot_job(job))
+
+
+# ---- loading (cached) ----
+def source_key(source: str) -> str:
+    path = Path(source)
+    weights = path / "model.safetensors"
+    if path.is_dir() and weights.is_file():
+        return f"{path.resolve()}|{weights.stat().st_mtime_ns}"
+    return source
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _load(key: str, source: str) -> LoadedGenerator:
+    return load_generator(source)
+
+
+def load(source: str) -> LoadedGenerator:
+    """The generator for `source`, from the process-wide cache (never modify it: it is shared)."""
+    return _load(source_key(source), source)
+
+
+# ---- the chooser ----
+def _set(source: str) -> None:
+    state.set_explore_source(source)
+
+
+def _bundled_ui(current: str | None) -> None:
+    names = bundled_checkpoints()
+    if not names:
+        st.info("No bundled checkpoints in checkpoints/.")
+        return
+    index = names.index(current) if current in names else 0
+    st.selectbox("Bundled checkpoint", names, index=index, key="explore_bundled",
+                 on_change=lambda: _set(state.value("explore_bundled")))
+    if current not in names:
+        st.button("Load this checkpoint", key="explore_load_bundled",
+                  on_click=lambda: _set(state.value("explore_bundled") or names[0]))
+
+
+def _hub_ui(current: str | None) -> None:
+    repo_default, rev_default = "", ""
+    if current and kind_of(current) == HUB:
+        repo_default, _, rev_default = current.partition("@")
+    c1, c2 = st.columns([3, 1])
+    repo = c1.text_input("Repo id", value=repo_default, placeholder="user/name", key="explore_repo")
+    rev = c2.text_input("Revision (optional)", value=rev_default, placeholder="main", key="explore_rev")
+    if st.button("Load from the Hub", key="explore_load_hub"):
+        if "/" not in repo.strip():
+            st.error("Enter a Hub repo id like user/name.")
+        else:
+            _set(repo.strip() + (f"@{rev.strip()}" if rev.strip() else ""))
+
+
+def _upload_ui() -> None:
+    c1, c2 = st.columns(2)
+    cfg = c1.file_uploader("config.json", type=["json"], key="explore_up_config")
+    weights = c2.file_uploader("model.safetensors", type=["safetensors"], key="explore_up_weights")
+    if st.button("Load uploaded files", key="explore_load_upload", disabled=not (cfg and weights)):
+        try:
+            _set(str(save_uploaded_checkpoint(cfg.getvalue(), weights.getvalue())))
+        except CheckpointError as exc:
+            st.error(f"Could not use the uploaded files: {exc}")
+
+
+def _pth_ui() -> None:
+    st.caption("A generator state dict saved by pytorch/examples' dcgan (`netG_epoch_*.pth`, 64x64). It is read "
+               "with `torch.load(weights_only=True)`: pickled objects are refused.")
+    up = st.file_uploader("netG .pth", type=["pth", "pt"], key="explore_up_pth")
+    c1, c2, c3 = st.columns(3)
+    nz = c1.number_input("nz (z size)", 2, 1024, 100, key="explore_pth_nz")
+    ngf = c2.number_input("ngf (G width)", 4, 1024, 64, key="explore_pth_ngf")
+    nc = c3.selectbox("channels", [3, 1], key="explore_pth_nc")
+    if st.button("Import .pth", key="explore_load_pth", disabled=up is None):
+        try:
+            _set(str(import_pth_upload(up.getvalue(), up.name, nz=int(nz), ngf=int(ngf), channels=int(nc))))
+        except CheckpointError as exc:
+            st.error(f"Could not import {up.name}: {exc}")
+
+
+def _runs_ui() -> None:
+    jobs = [j for j in state.session_jobs() if j.run is not None]
+    if not jobs:
+        st.info("No runs in this session yet: start one on the Train page.")
+        return
+    labels = {j.id: _job_label(j) for j in reversed(jobs)}
+    pick = st.selectbox("Run", list(labels), format_func=labels.get, key="explore_job")
+    if st.button("Load this run's current weights", key="explore_load_job"):
+        try:
+            _set(resolve_job_source(f"job:{pick}"))
+        except CheckpointError as exc:
+            st.error(str(exc))
+
+
+def current_source() -> str | None:
+    """The source to show: what Home/Train/this page chose, else the first bundled checkpoint."""
+    source = state.explore_source() or default_source()
+    if source and source.startswith("job:"):
+        try:
+            source = resolve_job_source(source)
+            _set(source)
+        except CheckpointError as exc:
+            st.error(str(exc))
+            return None
+    return source
+
+
+def source_ui() -> str | None:
+    """Draw the generator chooser; returns the source string to load (or None)."""
+    current = current_source()
+    with st.expander("Generator", expanded=current is None):
+        kind = st.radio("Load a generator from", KINDS, index=KINDS.index(kind_of(current)), horizontal=True,
+                        key="explore_kind")
+        {BUNDLED: lambda: _bundled_ui(current), HUB: lambda: _hub_ui(current), UPLOAD: _upload_ui,
+         PTH: _pth_ui, RUNS: _runs_ui}[kind]()
+    return state.explore_source() or current
+
+
+def load_ui(source: str | None) -> LoadedGenerator | None:
+    """Load with a spinner (a Hub repo downloads here); failures are one short st.error."""
+    if not source:
+        st.warning("No generator yet: pick a bundled checkpoint, a Hub repo, upload files or train one.")
+        return None
+    what = f"Downloading {source} from the Hugging Face Hub…" if kind_of(source) == HUB else f"Loading {source}…"
+    try:
+        with st.spinner(what):
+            return load(source)
+    except CheckpointError as exc:
+        st.error(f"Could not load the generator: {exc}")
+        return None
+
+
+def card_facts(loaded: LoadedGenerator) -> dict[str, str]:
+    """The model card summary shown at the top: preset, image size, z-dim, data, steps."""
+    cfg, info = loaded.config, loaded.info
+    return {"Preset": cfg.preset, "Image": f"{cfg.image_size}×{cfg.image_size}×{cfg.channels}",
+            "z-dim": str(cfg.z_dim), "Data": str(info.get("dataset") or "?"), "Steps": f"{info.get('steps', '?')}"}
+
+
+def card_text(loaded: LoadedGenerator) -> str:
+    """README.md without its YAML header and image links (they point at files beside it)."""
+    readme = loaded.path / "README.md"
+    if not readme.is_file():
+        return json.dumps(loaded.info, indent=2)
+    text = readme.read_text(encoding="utf-8", errors="replace")
+    if text.startswith("---"):
+        text = text.split("---", 2)[-1]
+    return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
