@@ -1,5 +1,14 @@
-"""Evaluate page (placeholder until the Evaluate page lands): FID / KID / IS and runs side by side."""
+"""Evaluate page: score a generator (FID / KID / IS, the offline digits score) and compare runs side by side."""
 import streamlit as st
 
+from ui.evaluate_compare import compare_section
+from ui.evaluate_run import score_section
+
 st.title("Evaluate")
-st.info("The Evaluate page is being built: FID / KID / IS against a dataset, and runs compared side by side.")
+st.caption("How good is a generator, and is it collapsing? Scores against real images, and runs side by side.")
+
+score_tab, compare_tab = st.tabs(["Score a generator", "Compare runs"])
+with score_tab:
+    score_section()
+with compare_tab:
+    compare_section()
