@@ -150,7 +150,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if bar is not None:
             bar.close()
         path = save()
-        print(f"error: {exc} Last good checkpoint: {path}", file=sys.stderr)
+        print(f"error: {exc}. Last good checkpoint: {path}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if bar is not None:
@@ -248,3 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DataError, ArchiveError, CheckpointError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, without importing torch for --help
+        if type(exc).__name__ != "OutOfMemoryError":
+            raise
+        print("error: the GPU ran out of memory: lower --batch-size, the widths or --image-size", file=sys.stderr)
+        return 1

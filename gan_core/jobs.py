@@ -6,6 +6,7 @@ it (one browser session) can see and control the job; the manager never lists ot
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -203,6 +204,7 @@ class TrainingJob:
             self.run = run
 
     def _work(self) -> None:
+        oom = False
         try:
             self._build()
             self._set(status=PAUSED if self._pause.is_set() else RUNNING)
@@ -213,9 +215,8 @@ class TrainingJob:
         except TrainingDiverged as exc:
             self._fail(str(exc), keep=True)
         except torch.cuda.OutOfMemoryError:
-            self.run = None
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            oom = True
+            self._set(run=None)   # drop models, optimisers and batches; freed below, once the traceback is gone
             self._fail("the GPU ran out of memory: lower the batch size, the widths or the image size")
         except USER_ERRORS as exc:
             self._fail(str(exc))
@@ -224,6 +225,9 @@ class TrainingJob:
             self._fail(f"training stopped by an internal error ({type(exc).__name__}: {exc}); "
                        "details are in the server log")
         finally:
+            if oom and torch.cuda.is_available():  # outside the except block: its frames no longer pin tensors
+                gc.collect()
+                torch.cuda.empty_cache()
             if self._on_done:
                 self._on_done(self)
 
@@ -234,7 +238,9 @@ class TrainingJob:
                 saved = str(self._save_locked(self.autosave_dir, True))
             except Exception:
                 log.error("could not save the last good checkpoint:\n%s", traceback.format_exc())
-        self._set(status=FAILED, error=message + (f" Saved to {saved}." if saved else ""), saved_to=saved)
+        if saved:
+            message = f"{message.rstrip('.')}. Saved to {saved}."
+        self._set(status=FAILED, error=message, saved_to=saved)
 
     def _loop(self) -> None:
         run = self.run

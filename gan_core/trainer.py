@@ -9,6 +9,7 @@ Metrics stay on the device as a (5,) tensor per step; reading them (a host sync)
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from dataclasses import dataclass
 
@@ -190,14 +191,19 @@ class Trainer:
             self.G.train(was_training)
         return to_uint8(images)
 
-    def snapshot_weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Copies of G and D weights (kept as the last good state by the divergence guard)."""
+    def snapshot_weights(self) -> dict[str, dict]:
+        """Copies of G and D weights and of both optimisers' state (the divergence guard's last good state:
+        a NaN step also poisons Adam's moments, so weights alone would diverge again on resume)."""
         return {"G": {k: v.detach().clone() for k, v in self.G.state_dict().items()},
-                "D": {k: v.detach().clone() for k, v in self.D.state_dict().items()}}
+                "D": {k: v.detach().clone() for k, v in self.D.state_dict().items()},
+                "opt_g": copy.deepcopy(self.opt_g.state_dict()), "opt_d": copy.deepcopy(self.opt_d.state_dict())}
 
-    def restore_weights(self, snap: dict[str, dict[str, torch.Tensor]]) -> None:
+    def restore_weights(self, snap: dict[str, dict]) -> None:
         self.G.load_state_dict(snap["G"])
         self.D.load_state_dict(snap["D"])
+        if "opt_g" in snap:  # deep copies again: load_state_dict would alias the snapshot's tensors
+            self.opt_g.load_state_dict(copy.deepcopy(snap["opt_g"]))
+            self.opt_d.load_state_dict(copy.deepcopy(snap["opt_d"]))
 
 
 def sample_diversity(samples: torch.Tensor) -> float:
