@@ -1,7 +1,7 @@
 """Train page: choose data and settings, start a run, watch it learn live, then save and download it.
 
 The run lives in the process-wide JobManager (ui.state); this page keeps only its id, so switching pages or
-reloading the tab (?job= in the URL) reattaches to it.
+reloading the tab (?job= in the URL) reattaches to it. Once a run exists the settings fold away above it.
 """
 import streamlit as st
 
@@ -14,27 +14,28 @@ st.title("Train a GAN")
 widgets.defaults()
 job = state.current_job()
 
-st.header("1 · Data")
-kind, detail = widgets.data_source_ui()
-data_box = st.container()
+with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
+    st.subheader("1 · Data")
+    kind, detail = widgets.data_source_ui()
+    data_box = st.container()
 
-st.header("2 · Model and training")
-model, train, config_error = widgets.model_ui()
-if config_error:
-    st.error(f"Settings not valid: {config_error}")
+    st.subheader("2 · Model and training")
+    model, train, config_error = widgets.model_ui()
+    if config_error:
+        st.error(f"Settings not valid: {config_error}")
 
-ready = None
-with data_box:
-    images, dataset = load(kind, detail, model) if model else (None, None)
-    if images is not None:
-        preview(images)
-if images is not None and train is not None:
-    train = widgets.with_dataset(train, dataset)
-    ready = (model, train, images)
-    busy = job is not None and not job.snapshot(since=1 << 62).ended
-    st.markdown(estimate(model, train, len(images.images), busy=busy))
+    ready = None
+    with data_box:
+        images, dataset = load(kind, detail, model) if model else (None, None)
+        if images is not None:
+            preview(images)
+    if images is not None and train is not None:
+        train = widgets.with_dataset(train, dataset)
+        ready = (model, train, images)
+        busy = job is not None and not job.snapshot(since=1 << 62).ended
+        st.markdown(estimate(model, train, len(images.images), busy=busy))
 
-st.header("3 · Run")
+st.subheader("3 · Run")
 controls(job, ready)
 if job is not None:
     live_panel(job)

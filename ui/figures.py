@@ -36,13 +36,13 @@ def _epoch_marks(fig: go.Figure, rows: Sequence[dict]) -> None:
 
 def _layout(fig: go.Figure, *, title: str, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=40, b=10),
-        hovermode="x unified", legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        title=dict(text=title, x=0, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=36, b=10),
+        hovermode="x unified", legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
         xaxis_title="step (dotted lines: epoch ends)", yaxis_title=y_title, uirevision="keep-zoom")
     return fig
 
 
-def probability_figure(rows: Sequence[dict], *, height: int = 330) -> go.Figure:
+def probability_figure(rows: Sequence[dict], *, height: int = 360) -> go.Figure:
     """D(x) and D(G(z)) (before and after the D update) with the 0.5 equilibrium band.
 
     D(x) = mean sigmoid(D(real)); D(G(z)) before = on the fakes D was trained on in this step; after = on the
@@ -82,7 +82,7 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def loss_figure(rows: Sequence[dict], *, smoothing: float = 0.6, height: int = 300) -> go.Figure:
+def loss_figure(rows: Sequence[dict], *, smoothing: float = 0.6, height: int = 330) -> go.Figure:
     """loss_D and loss_G per step, smoothed over the full history first, then thinned for drawing."""
     all_steps = [r["step"] for r in rows]
     series = {k: smooth([r[k] for r in rows], smoothing) for k in ("loss_d", "loss_g")}

@@ -14,6 +14,7 @@ from gan_core.jobs import ACTIVE, ENDED, LOADING, PAUSED, QUEUED, RUNNING, Train
 from ui import state, train_files
 
 SAVE_MSG = "train_save_msg"
+START_REQUESTED = "train_start_requested"
 
 
 def _start(model: ModelConfig, train: TrainConfig, images: ImageSet) -> None:
@@ -22,6 +23,12 @@ def _start(model: ModelConfig, train: TrainConfig, images: ImageSet) -> None:
     state.job_manager().submit(job)
     state.set_current_job(job)
     state.set_values({SAVE_MSG: None, "ckpt_name": ""})
+
+
+def _request_start() -> None:
+    # The button's callback only records the click: the run starts further down the same script run, with the
+    # settings of *this* run (callback args would hold the previous run's values, e.g. a number just typed).
+    state.set_values({START_REQUESTED: True})
 
 
 def _stop(job: TrainingJob) -> None:
@@ -34,8 +41,13 @@ def controls(job: TrainingJob | None, ready: tuple[ModelConfig, TrainConfig, Ima
     cols = st.columns([2, 1, 1, 1, 3])
     if status is None or status in ENDED:
         cols[0].button("Start training", type="primary", key="start", disabled=ready is None,
-                       on_click=_start, args=ready or (), width="stretch",
+                       on_click=_request_start, width="stretch",
                        help=None if ready else "Choose data and valid settings first.")
+        if state.value(START_REQUESTED):
+            state.set_values({START_REQUESTED: False})
+            if ready is not None:
+                _start(*ready)
+                st.rerun()
         return
     if status in (RUNNING, LOADING):
         cols[0].button("Pause", key="pause", on_click=job.pause, width="stretch")
