@@ -5,7 +5,7 @@ import json
 
 import streamlit as st
 
-from gan_core.checkpoint import BUNDLED_DIR, bundled_checkpoints
+from gan_core import checkpoint
 
 
 @st.cache_resource(show_spinner=False)
@@ -18,7 +18,7 @@ def device_line() -> str:
 
 def _facts(name: str) -> str:
     try:
-        info = json.loads((BUNDLED_DIR / name / "config.json").read_text(encoding="utf-8"))
+        info = json.loads((checkpoint.BUNDLED_DIR / name / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return "config.json unreadable"
     size = info.get("image_size", "?")
@@ -28,7 +28,7 @@ def _facts(name: str) -> str:
 
 def bundled_gallery(columns: int = 3) -> str | None:
     """Draw one card per bundled checkpoint; returns the name whose Explore button was pressed."""
-    names = bundled_checkpoints()
+    names = checkpoint.bundled_checkpoints()
     if not names:
         st.caption("No bundled checkpoints in checkpoints/ yet. Train one on the Train page and save it.")
         return None
@@ -37,7 +37,7 @@ def bundled_gallery(columns: int = 3) -> str | None:
     for i, name in enumerate(names):
         with cols[i % columns].container(border=True):
             st.markdown(f"**{name}**")
-            samples = BUNDLED_DIR / name / "samples.png"
+            samples = checkpoint.BUNDLED_DIR / name / "samples.png"
             if samples.is_file():
                 st.image(str(samples), width="stretch")
             st.caption(_facts(name))
