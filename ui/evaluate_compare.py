@@ -71,8 +71,8 @@ def compare_section() -> None:
             st.caption(f"{name}: {info.note}")
     histories = {name: info.history for info, name in zip(infos, names) if info.history}
     if histories:
-        smoothing = st.slider("Loss smoothing", 0.0, 0.95, 0.6, 0.05, key="compare_smoothing")
-        st.plotly_chart(compare_probability_figure(histories), key="compare_prob")
+        smoothing = st.slider("Curve smoothing (EMA weight)", 0.0, 0.99, 0.9, 0.01, key="compare_smoothing")
+        st.plotly_chart(compare_probability_figure(histories, smoothing=smoothing), key="compare_prob")
         st.plotly_chart(compare_loss_figure(histories, smoothing=smoothing), key="compare_loss")
         collapse = compare_collapse_figure(histories)
         if collapse is not None:

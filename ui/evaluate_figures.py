@@ -33,17 +33,22 @@ def _series(fig: go.Figure, rows: Sequence[dict], key: str, *, name: str, colour
                              hovertemplate="%{y:.4f}"))
 
 
-def compare_probability_figure(runs: Mapping[str, Sequence[dict]], *, height: int = 360) -> go.Figure:
-    """D(x) (solid) and D(G(z)) (dashed) of each run, with the 0.5 equilibrium line."""
+def compare_probability_figure(runs: Mapping[str, Sequence[dict]], *, smoothing: float = 0.6,
+                               height: int = 360) -> go.Figure:
+    """D(x) (solid) and D(G(z)) (dashed) of each run, EMA-smoothed (per-step values are too noisy to overlay),
+    with the 0.5 equilibrium line."""
     fig = go.Figure()
     fig.add_hline(y=0.5, line_width=1, line_dash="dot", line_color="rgba(44,160,44,0.8)",
                   annotation_text="0.5 equilibrium", annotation_position="bottom left")
     for i, (label, rows) in enumerate(runs.items()):
         c = PALETTE[i % len(PALETTE)]
-        _series(fig, rows, "d_real", name=f"{label}: D(x)", colour=c, dash="solid", group=label)
-        _series(fig, rows, "d_fake_before", name=f"{label}: D(G(z))", colour=c, dash="dash", group=label)
+        _series(fig, rows, "d_real", name=f"{label}: D(x)", colour=c, dash="solid", smoothing=smoothing,
+                group=label)
+        _series(fig, rows, "d_fake_before", name=f"{label}: D(G(z))", colour=c, dash="dash", smoothing=smoothing,
+                group=label)
     fig.update_yaxes(range=[-0.02, 1.02])
-    return _layout(fig, title="D(x) solid, D(G(z)) dashed", y_title="mean probability", height=height)
+    title = "D(x) solid, D(G(z)) dashed" + (f" (smoothed, weight {smoothing:g})" if smoothing > 0 else "")
+    return _layout(fig, title=title, y_title="mean probability", height=height)
 
 
 def compare_loss_figure(runs: Mapping[str, Sequence[dict]], *, smoothing: float = 0.6,
@@ -74,6 +79,7 @@ def compare_collapse_figure(runs: Mapping[str, Sequence[dict]], *, height: int =
                                      line=dict(color=c, width=1.5, dash="dash"), marker=dict(size=4)))
     if not fig.data:
         return None
-    fig.update_layout(yaxis2=dict(title="digits covered (of 10)", overlaying="y", side="right", range=[0, 10.5]))
+    fig.update_layout(yaxis2=dict(title="digits covered (of 10)", overlaying="y", side="right", range=[0, 10.5],
+                                  tickmode="linear", tick0=0, dtick=2, showgrid=False))
     return _layout(fig, title="Mode collapse: diversity (solid) and digits covered (dashed)",
                    y_title="mean pairwise distance", height=height)

@@ -17,6 +17,7 @@ from ui.evaluate_sources import candidates, label, load_for_eval
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 OTHER = "a folder or .zip of images…"
+_NOTE = dict(delta_color="off", delta_arrow="off")   # the "delta" is a reference, not a change
 METRIC_LABELS = {"digits": "digits score (offline)", "fid": "FID", "kid": "KID", "is": "Inception Score"}
 MEANING = """
 **FID** (Fréchet Inception Distance, lower is better, 0 = same statistics): distance between Gaussian fits of
@@ -94,11 +95,11 @@ def _run(source: str, dataset: str, n: int, metrics: list[str], seed: int) -> No
 def _class_shares_figure(shares: list[float]) -> go.Figure:
     fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=shares, marker_color="#1f77b4",
                            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
-    fig.add_hline(y=0.1, line_dash="dot", annotation_text="uniform 10%", annotation_position="top left")
-    fig.add_hline(y=0.05, line_dash="dash", line_color="#d62728", annotation_text="5%: counted as covered",
-                  annotation_position="bottom left")
+    fig.add_hline(y=0.1, line_dash="dot")                              # uniform share
+    fig.add_hline(y=0.05, line_dash="dash", line_color="#d62728")      # coverage threshold
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), yaxis_tickformat=".0%",
-                      title=dict(text="Which digits the samples look like", x=0, font=dict(size=14)),
+                      title=dict(text="Which digits the samples look like (dotted: uniform 10%; red dashed: 5%, the "
+                                 "share that counts as covered)", x=0, font=dict(size=14)),
                       xaxis_title="digit (classifier's top class)")
     return fig
 
@@ -114,24 +115,24 @@ def show_result(res: dict) -> None:
         if "fid" in v:
             cols[0].metric("FID ↓", f"{v['fid']:.2f}", help="Fréchet Inception Distance: lower is better.")
         if "kid_mean" in v:
-            cols[1].metric("KID ↓", f"{v['kid_mean']:.4f}", f"± {v['kid_std']:.4f}", delta_color="off",
+            cols[1].metric("KID ↓", f"{v['kid_mean']:.4f}", f"± {v['kid_std']:.4f}", **_NOTE,
                            help="Kernel Inception Distance (mean ± std over 50 subsets): lower is better.")
         if "is_mean" in v:
-            cols[2].metric("Inception Score ↑", f"{v['is_mean']:.2f}", f"± {v['is_std']:.2f}", delta_color="off",
+            cols[2].metric("Inception Score ↑", f"{v['is_mean']:.2f}", f"± {v['is_std']:.2f}", **_NOTE,
                            help="Higher is better; meaningful mostly for natural, ImageNet-like images.")
     if "digits_coverage" in v:
         cols = st.columns(4)
         cols[0].metric("Digits covered ↑", f"{v['digits_coverage']} / 10",
                        help="Digits that get at least 5% of the samples: below 10 means missing modes.")
         cols[1].metric("Confident ↑", f"{v['digits_confident']:.0%}",
-                       f"real digits: {v['digits_real_confident']:.0%}", delta_color="off",
+                       f"real digits: {v['digits_real_confident']:.0%}", **_NOTE,
                        help="Share of samples the classifier labels with at least 90% probability.")
         cols[2].metric("Classifier score ↑", f"{v['digits_score']:.2f}",
-                       f"real digits: {v['digits_real_score']:.2f}", delta_color="off",
+                       f"real digits: {v['digits_real_score']:.2f}", **_NOTE,
                        help="exp(E KL(p(y|x) || p(y))): 1 (one class or unreadable) to 10.")
         cols[3].metric("Digits FD ↓", f"{v['digits_fd']:.2f}", f"floor (real vs real): {v['digits_fd_floor']:.2f}",
-                       delta_color="off", help="Fréchet distance in the classifier's features; the floor is "
-                                               "what two sets of real digits of the same size score.")
+                       **_NOTE, help="Fréchet distance in the classifier's features; the floor is what two sets "
+                                     "of real digits of the same size score.")
         st.caption("The digits score uses our own small classifier's features: it is **not comparable with "
                    "Inception FID/IS** or with published MNIST numbers, only with other digits scores here.")
         if "digits" in d:
