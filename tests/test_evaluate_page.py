@@ -81,3 +81,34 @@ def test_compare_two_checkpoints(at, tiny_checkpoint, tmp_path):
     assert len(at.get("imgs")) == 2 or len(at.get("image")) >= 1
     table = at.dataframe[0].value
     assert len(table) == 2 and {"lr_g", "batch_size", "history rows"} <= set(table.columns)
+
+
+def test_scores_and_compares_this_sessions_runs(at, tiny_model, tiny_train, tiny_images):
+    """Runs trained in this browser session are offered (by owner), scored through a temporary checkpoint, and
+    compared with their live history (which has the digits coverage signal)."""
+    from gan_core.data import ImageSet
+    from gan_core.jobs import TrainingJob
+    from ui.state import job_manager
+
+    owner = "evaluate-page-test"
+    jobs = [job_manager().submit(TrainingJob(tiny_model, tiny_train, owner=owner,
+                                             images=ImageSet(tiny_images, name="digits"))) for _ in range(2)]
+    for job in jobs:
+        job.join(60)
+        while job.status not in ("finished", "failed"):  # the second waits in the device queue
+            job.join(1)
+        assert job.status == "finished", job.error
+    at.session_state["owner_id"] = owner
+    at.run()
+    keys = [f"job:{j.id}" for j in jobs]
+    at.selectbox(key="eval_source").set_value(keys[0]).run()
+    at.number_input(key="eval_n").set_value(32)
+    at.multiselect(key="eval_metrics").set_value(["digits"])
+    at.button(key="eval_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "this session's run" in at.dataframe[0].value["checkpoint"].iloc[0]
+    at.multiselect(key="compare_pick").set_value(keys).run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 4     # the share chart + three compare charts
+    table = at.dataframe[1].value
+    assert len(table) == 2 and table["digits_coverage"].notna().iloc[0]  # the evaluated run carries its score
