@@ -16,8 +16,7 @@ if loaded is None:
 
 sections.card_ui(loaded)
 psi = sections.truncation_ui()
-grid_seeds = sections.seed_grid_ui(loaded, psi)
-keyframes = sections.interpolation_ui(loaded, psi)
-if keyframes:
-    sections.nudge_ui(loaded, keyframes, psi)
+sections.seed_grid_ui(loaded, psi)
+sections.interpolation_ui(loaded, psi)
+sections.nudge_ui(loaded, psi)
 sections.publish_ui(loaded)

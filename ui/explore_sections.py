@@ -10,6 +10,7 @@ import random
 import streamlit as st
 
 from gan_core.checkpoint import CheckpointError, LoadedGenerator, push_checkpoint
+from gan_core.latent import MAX_SEED
 from gan_core.sampling import parse_seeds
 from ui import explore_images as img
 from ui import state
@@ -18,7 +19,7 @@ from ui.explore_sources import card_facts, card_text, source_key
 MAX_GRID = 64
 MAX_KEYFRAMES = 8
 DEFAULTS = {"explore_seeds": "0-15", "explore_keys": "0, 1", "explore_steps": 16, "explore_psi": 1.0,
-            "explore_pingpong": False, "explore_duration": 100, "explore_frame": 0, "explore_play": False}
+            "explore_pingpong": False, "explore_duration": 100, "explore_frame": 0, "explore_play": False, "explore_nudge_seed": 0}
 
 
 def init() -> None:
@@ -67,14 +68,16 @@ def _use_picked() -> None:
         state.set_values({"explore_keys": ", ".join(map(str, picked))})
 
 
-def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
+@st.fragment
+def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> None:
+    """A fragment (like the sections below): its widgets rerun only this section, keeping interactions fast."""
     st.subheader("Seed grid")
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     text = c1.text_input("Seeds (e.g. 0-15 or 3, 7, 42)", key="explore_seeds")
     c2.button("Shuffle", key="explore_shuffle", on_click=_shuffle, width="stretch")
     seeds = _seeds(text, "Seeds", limit=MAX_GRID)
     if seeds is None:
-        return None
+        return
     key = source_key(loaded.source)
     frames = img.seed_frames(key, loaded, seeds, psi)
     scale = img.display_scale(loaded.config.image_size, 84)
@@ -82,7 +85,8 @@ def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     c1.multiselect("Pick keyframes from the grid (in order)", list(seeds), key="explore_pick",
                    max_selections=MAX_KEYFRAMES)
-    c2.button("Use as keyframes", key="explore_use_pick", on_click=_use_picked, width="stretch")
+    if c2.button("Use as keyframes", key="explore_use_pick", on_click=_use_picked, width="stretch"):
+        st.rerun()   # the keyframes live in the Interpolation fragment: redraw the whole page
     size = loaded.config.image_size
     d1, d2, d3 = st.columns(3)
     d1.download_button("Grid (PNG)", img.strip_png(frames.images, nrow=8), file_name=f"grid_{size}px.png",
@@ -91,7 +95,6 @@ def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
                        file_name="seeds.zip", mime="application/zip", key="dl_grid_zip", width="stretch")
     d3.download_button("z vectors (.npy)", img.npy(frames.z), file_name="seeds_z.npy",
                        mime="application/octet-stream", key="dl_grid_npy", width="stretch")
-    return seeds
 
 
 @st.fragment
@@ -112,7 +115,8 @@ def _animation(frames: dict[str, img.Frames], size: int, duration_ms: int) -> No
         col.image(img.display_pngs(frames[mode].images[k:k + 1], scale)[0], caption=f"{mode}, frame {k}")
 
 
-def interpolation_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | None:
+@st.fragment
+def interpolation_ui(loaded: LoadedGenerator, psi: float) -> None:
     st.subheader("Interpolation")
     c1, c2, c3, c4 = st.columns([3, 2, 1, 2], vertical_alignment="bottom")
     keys = _seeds(c1.text_input("Keyframe seeds A, B (, C …)", key="explore_keys"), "Keyframes",
@@ -121,10 +125,10 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | N
     pingpong = c3.checkbox("Ping-pong", key="explore_pingpong")
     duration = int(c4.slider("GIF frame time (ms)", 20, 500, step=10, key="explore_duration"))
     if keys is None:
-        return None
+        return
     if len(keys) < 2:
         st.error("Keyframes: give at least two seeds, e.g. 3, 7")
-        return keys
+        return
     key, size = source_key(loaded.source), loaded.config.image_size
     frames = {m: img.path_frames(key, loaded, keys, steps, m, pingpong, psi) for m in ("lerp", "slerp")}
     n = len(frames["lerp"].images)
@@ -148,18 +152,18 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> tuple[int, ...] | N
                        file_name=f"{mode}_{tag}.gif", mime="image/gif", key="dl_gif", width="stretch")
     d4.download_button("z path (.npy)", img.npy(f.z), file_name=f"{mode}_{tag}_z.npy",
                        mime="application/octet-stream", key="dl_path_npy", width="stretch")
-    return keys
 
 
 def _reset_nudges(z_dim: int) -> None:
     state.set_values({f"explore_nudge_{d}": 0.0 for d in range(z_dim)})
 
 
-def nudge_ui(loaded: LoadedGenerator, seeds: tuple[int, ...], psi: float) -> None:
+@st.fragment
+def nudge_ui(loaded: LoadedGenerator, psi: float) -> None:
     st.subheader("Latent nudging")
     z_dim = loaded.config.z_dim
     c1, c2 = st.columns([1, 3])
-    seed = c1.selectbox("Point (seed)", list(dict.fromkeys(seeds)), key="explore_nudge_seed")
+    seed = c1.number_input("Point (seed)", 0, MAX_SEED, key="explore_nudge_seed")
     state.init_values({"explore_nudge_dims": list(range(min(4, z_dim)))})
     dims = c2.multiselect("z dimensions to nudge", list(range(z_dim)), key="explore_nudge_dims", max_selections=8)
     state.init_values({f"explore_nudge_{d}": 0.0 for d in dims})
@@ -189,6 +193,7 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+@st.fragment
 def publish_ui(loaded: LoadedGenerator) -> None:
     with st.expander("Publish to the Hugging Face Hub"):
         st.caption("Uploads this checkpoint folder (config.json, model.safetensors, README.md card, samples.png) "
