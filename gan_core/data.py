@@ -166,9 +166,10 @@ class BatchSource:
         if n == 0:
             raise DataError("the dataset has no images")
         self.batch_size = min(batch_size, n)
-        self.images = images.to(device)
-        if device.type == "cuda":
-            self.images = self.images.contiguous(memory_format=torch.channels_last)
+        # Kept as (N, H, W, C) memory: a batch gathered along N is then already channels_last, the layout the
+        # models run in on every device (oneDNN on CPU, cuDNN on GPU), with no per-batch layout copy.
+        self._nhwc = images.to(device).permute(0, 2, 3, 1).contiguous()          # (N, H, W, C) uint8
+        self.images = self._nhwc.permute(0, 3, 1, 2)                              # (N, C, H, W) view
         self.device, self.hflip, self.generator = device, hflip, generator
         self.steps_per_epoch = n // self.batch_size
         self._order = torch.empty(0, dtype=torch.long)
@@ -184,7 +185,8 @@ class BatchSource:
             self._pos = 0
         idx = self._order[self._pos * self.batch_size:(self._pos + 1) * self.batch_size]
         self._pos += 1
-        x = self.images.index_select(0, idx).float().mul_(2 / 255).sub_(1)   # uint8 [0, 255] -> [-1, 1]
+        x = self._nhwc.index_select(0, idx).permute(0, 3, 1, 2)            # (B, C, H, W), channels_last
+        x = x.float().mul_(2 / 255).sub_(1)                                 # uint8 [0, 255] -> [-1, 1]
         if self.hflip:
             flip = torch.rand(x.shape[0], 1, 1, 1, generator=self.generator).to(self.device) < 0.5
             x = torch.where(flip, x.flip(3), x)
@@ -195,4 +197,4 @@ class BatchSource:
 
     def preview(self, n: int = 64) -> torch.Tensor:
         """The first `n` images, uint8 (n, C, H, W), on the CPU."""
-        return self.images[:n].cpu()
+        return self.images[:n].cpu().contiguous()

@@ -42,12 +42,14 @@ class Run:
     trainer: Trainer
     history: list[dict] = field(default_factory=list)
     grids: list[Grid] = field(default_factory=list)
+    warmup_steps: int = WARMUP_STEPS  # steps of this Run left out of steady_images_per_s
 
     def __post_init__(self) -> None:
         self._pending: list[StepMetrics] = []
         self._last_flush_time = time.perf_counter()
         self._last_flush_step = self.trainer.step_count
         self._steady_start: tuple[int, float] | None = None
+        self._advances = 0   # steps taken by this Run (a resumed trainer starts at a later step_count)
         self._last_good = self.trainer.snapshot_weights()
         self._last_good_step = self.trainer.step_count
         self.last_samples: torch.Tensor | None = None
@@ -60,7 +62,8 @@ class Run:
         t = self.trainer
         m = t.step()
         self._pending.append(m)
-        if t.step_count - self._last_flush_step == WARMUP_STEPS and self._steady_start is None:
+        self._advances += 1
+        if self._steady_start is None and self._advances >= self.warmup_steps:
             _sync(t.device)
             self._steady_start = (t.step_count, time.perf_counter())
         last = t.done
