@@ -1,6 +1,6 @@
 """Three browser sessions on the Train page (three AppTests in one server process, sharing its JobManager): one run
 trains, the others show their queue position; stopping hands the device on; a session never sees another's run,
-and a made-up ?job= id in the URL shows nothing. AppTest does not fire run_every, so tests poll with at.run()."""
+a reload with the run's ?job= id reattaches, and a made-up id shows nothing. AppTest does not fire run_every, so tests poll with at.run()."""
 from __future__ import annotations
 
 import time
@@ -77,6 +77,10 @@ def test_three_sessions_queue_hand_on_and_stay_apart(three):
 
     stranger = session({"job": "0" * 32})            # a made-up id in the URL: nothing to see or control
     assert [x.label for x in stranger.button] == ["Start training"] and "queued" not in text(stranger)
+
+    reload_a = session({"job": a.session_state["job_id"]})   # A's tab reloaded: the URL's id reattaches
+    assert "running" in text(reload_a) and any(x.key == "stop" for x in reload_a.button)
+    assert reload_a.session_state["owner_id"] == a.session_state["owner_id"]
 
     a.button(key="stop").click().run()
     poll(a, "stopped")

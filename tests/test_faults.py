@@ -159,6 +159,22 @@ def test_cli_oom_is_one_line(monkeypatch, capsys, tmp_path, oom_on_second_step):
     assert code != 0 and "out of memory" in err and "Traceback" not in err and err.count("\n") == 1
 
 
+def test_unexpected_error_is_short_on_the_page_and_detailed_in_the_log(tiny_model, tiny_images, monkeypatch,
+                                                                       caplog):
+    def broken_step(self):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(Trainer, "step", broken_step)
+    job = TrainingJob(tiny_model, train_cfg(3), images=ImageSet(tiny_images, "digits"))
+    with caplog.at_level("ERROR", logger="gan_core.jobs"):
+        JobManager().submit(job)
+        job.join(60)
+    s = job.snapshot()
+    assert s.status == FAILED and "Traceback" not in s.error and "\n" not in s.error
+    assert "internal error (ZeroDivisionError" in s.error and "server log" in s.error
+    assert "Traceback" in caplog.text and "broken_step" in caplog.text
+
+
 # ---- kill during save ----
 SAVER = """
 import sys, torch
