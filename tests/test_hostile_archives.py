@@ -204,3 +204,23 @@ def test_oversized_file_skipped_without_reading(tmp_path):
     size = os.path.getsize(d / "big.png")
     images, skipped = decode_folder(d, image_size=16, channels=1, limits=ImageLimits(max_file_bytes=size - 1))
     assert images.shape[0] == 1 and skipped == {"too large": 1}
+
+
+@pytest.mark.parametrize("kind", ["fake-zip", "bomb", "empty-folder"])
+def test_cli_refuses_hostile_data_in_one_line(tmp_path, capsys, kind):
+    from gan_core.cli import main
+
+    if kind == "fake-zip":
+        src = tmp_path / "x.zip"
+        src.write_bytes(b"PK\x03\x04 nope")
+    elif kind == "bomb":
+        src = tmp_path / "bomb.zip"
+        src.write_bytes(_deflate_bomb(4 << 20))
+    else:
+        src = tmp_path / "nothing"
+        src.mkdir()
+    code = main(["train", "--dataset", str(src), "--image-size", "16", "--max-steps", "2", "--device", "cpu",
+                 "--quiet", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
