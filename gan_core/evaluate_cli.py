@@ -26,6 +26,8 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     e.add_argument("--seed", type=int, default=0, help="seed of the noise stream and the real-image draw")
     e.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     e.add_argument("--quiet", action="store_true", help="no progress lines")
+    e.add_argument("--record", action="store_true", help="also write the scores into the checkpoint's config.json "
+                                                         "and model card (local folders and bundled names only)")
     e.set_defaults(handler=cmd_eval)
     return e
 
@@ -64,5 +66,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         values.update({k: None for k in _KEYS.get(m, (m,))})
     if not args.quiet:
         print(f"scored {args.n} images of {args.checkpoint} in {result.seconds:.1f} s", file=sys.stderr)
+    if args.record and result.values:
+        _record(args, result.values)
     print(json.dumps(values, sort_keys=True))
     return 0 if result.values else 2
+
+
+def _record(args: argparse.Namespace, values: dict[str, float]) -> None:
+    from pathlib import Path
+
+    from .checkpoint import CheckpointError, bundled_checkpoints, read_config, resolve_source
+    from .evaluation import record_scores
+
+    if not (Path(args.checkpoint).expanduser().is_dir() or args.checkpoint in bundled_checkpoints()):
+        raise CheckpointError("--record writes into a local checkpoint folder; download a Hub checkpoint first")
+    folder = resolve_source(args.checkpoint)
+    _, info = read_config(folder)
+    how = (f"python -m gan_core eval --checkpoint {args.checkpoint} --dataset {args.dataset} --n {args.n} "
+           f"--metrics {','.join(m for m in ('fid', 'kid', 'is', 'digits') if any(k.startswith(m) for k in values))}"
+           f" --seed {args.seed}")
+    if any(k.startswith("digits") for k in values):
+        how += " (digits_*: our digit classifier's features, not comparable with Inception FID/IS)"
+    record_scores(folder, {**(info.get("scores") or {}), **values, "evaluated_with": how})
+    print(f"recorded the scores in {folder / 'config.json'} and its README.md", file=sys.stderr)

@@ -7,9 +7,12 @@ cannot run (offline, no weights) is reported in `unavailable` with a one-line re
 """
 from __future__ import annotations
 
+import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -109,3 +112,41 @@ def evaluate(source: str | LoadedGenerator, *, dataset: str = "digits", n: int =
     result.details.update(n=n, seed=seed, dataset=dataset, source=loaded.source, steps=loaded.info.get("steps"))
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _scores_section(scores: dict[str, Any]) -> list[str]:
+    """The model card's Scores section, in gan_core.modelcard's format."""
+    lines = ["## Scores", "", "| metric | value |", "| --- | --- |"]
+    lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in scores.items()]
+    return lines + [""]
+
+
+def record_scores(folder: str | Path, scores: dict[str, Any]) -> Path:
+    """Write `scores` into a local checkpoint's config.json ("scores") and its README's Scores section.
+
+    Only those two places change: the rest of config.json and of the card stay as they are. Each file is
+    written to a temporary sibling and renamed over the original, so a crash leaves the old file.
+    """
+    folder = Path(folder)
+    cfg_file, card = folder / "config.json", folder / "README.md"
+    info = json.loads(cfg_file.read_text(encoding="utf-8"))
+    info["scores"] = scores
+    _replace(cfg_file, json.dumps(info, indent=2, sort_keys=True))
+    if card.is_file():
+        lines = card.read_text(encoding="utf-8").split("\n")
+        heads = [i for i, line in enumerate(lines) if line.startswith("## ")]
+        start = next((i for i in heads if lines[i].strip() == "## Scores"), None)
+        if start is not None:                      # replace the old section up to the next heading
+            end = next((i for i in heads if i > start), len(lines))
+        else:                                      # insert where modelcard puts it: before Notes / Use
+            start = next((i for i in heads if lines[i].strip() in ("## Notes", "## Use")), len(lines))
+            end = start
+        lines[start:end] = _scores_section(scores)
+        _replace(card, "\n".join(lines))
+    return folder
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -134,3 +134,20 @@ def test_training_history_records_digits_coverage(tiny_model, tiny_train, tiny_i
     covered = [r for r in run.history if "coverage" in r]
     assert covered and all(0 <= r["coverage"] <= 10 and "diversity" in r for r in covered)
     assert run.grids[-1].coverage is not None
+
+
+def test_record_scores_touches_only_the_scores(tiny_checkpoint):
+    from gan_core.checkpoint import load_generator
+    from gan_core.evaluation import record_scores
+
+    card_before = (tiny_checkpoint / "README.md").read_text()
+    config_before = json.loads((tiny_checkpoint / "config.json").read_text())
+    record_scores(tiny_checkpoint, {"digits_fd": 12.5, "digits_coverage": 3})
+    record_scores(tiny_checkpoint, {"digits_fd": 10.25, "digits_coverage": 4})   # replaces, never duplicates
+    card = (tiny_checkpoint / "README.md").read_text()
+    assert card.count("## Scores") == 1 and "| digits_fd | 10.25 |" in card and "12.5" not in card
+    head, rest = card.split("## Scores")
+    assert head + "## Use" + rest.split("## Use")[1] == card_before              # everything else unchanged
+    config = json.loads((tiny_checkpoint / "config.json").read_text())
+    assert config.pop("scores") == {"digits_fd": 10.25, "digits_coverage": 4} and config == config_before
+    load_generator(tiny_checkpoint)                                               # still a valid checkpoint
