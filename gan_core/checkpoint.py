@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,8 +162,25 @@ def load_generator(source: str | Path, *, device: str | torch.device = "cpu") ->
     return LoadedGenerator(generator.to(device).eval(), cfg, info, path, str(source))
 
 
+STALE_S = 600  # a save never takes 10 minutes: older temp folders are leftovers of a killed save
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove stale `.NAME.tmp-*` (and `.NAME.old-*` once NAME exists again) left by saves that were killed."""
+    now = time.time()
+    patterns = [f".{glob.escape(out.name)}.tmp-*"] + ([f".{glob.escape(out.name)}.old-*"] if out.is_dir() else [])
+    for pattern in patterns:
+        for p in out.parent.glob(pattern):
+            try:
+                if now - p.stat().st_mtime > STALE_S:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                pass
+
+
 def _atomic_dir(out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(out)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     return tmp

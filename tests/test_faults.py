@@ -248,3 +248,21 @@ def test_kill_between_the_two_renames_recovers_the_previous_checkpoint(tmp_path,
     assert not out.exists() and list(tmp_path.glob(".ckpt.old-*"))
     assert check_whole(out, {1}) == 1                       # recovered under its own name
     assert out.is_dir() and json.loads((out / "config.json").read_text())["steps"] == 1
+
+
+def test_leftovers_of_killed_saves_are_cleaned_once_stale(tmp_path, tiny_model):
+    out = tmp_path / "ckpt"
+    g = Generator(tiny_model)
+    save_checkpoint(out, generator=g, model_cfg=tiny_model, steps=1)
+    stale, fresh = tmp_path / ".ckpt.tmp-dead0001", tmp_path / ".ckpt.tmp-busy0002"
+    old = tmp_path / ".ckpt.old-dead0003"
+    for d in (stale, fresh, old):
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    for d in (stale, old):
+        os.utime(d, (hour_ago, hour_ago))
+    save_checkpoint(out, generator=g, model_cfg=tiny_model, steps=2)
+    assert not stale.exists() and not old.exists()
+    assert fresh.exists()                                 # maybe another save in flight: left alone
+    assert load_generator(out).info["steps"] == 2
