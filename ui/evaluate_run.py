@@ -2,6 +2,8 @@
 with what they mean, and keep a table of everything evaluated in this session."""
 from __future__ import annotations
 
+import csv
+import io
 import time
 
 import plotly.graph_objects as go
@@ -172,4 +174,17 @@ def score_section() -> None:
         st.markdown("**Evaluated in this session**")
         shown = [{k: v for k, v in r.items() if k != "source"} for r in table]
         st.dataframe(shown, hide_index=True, key="eval_table")
-        st.button("Clear the table", key="eval_clear", on_click=evaluate_state.clear_rows)
+        c1, c2 = st.columns(2)
+        c1.download_button("Download as CSV", _csv(shown), file_name="evaluations.csv", mime="text/csv",
+                           key="eval_csv")
+        c2.button("Clear the table", key="eval_clear", on_click=evaluate_state.clear_rows)
+
+
+def _csv(rows: list[dict]) -> bytes:
+    """Rows with possibly different metric columns -> CSV with the union of columns (first-seen order)."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
