@@ -151,3 +151,33 @@ def test_record_scores_touches_only_the_scores(tiny_checkpoint):
     config = json.loads((tiny_checkpoint / "config.json").read_text())
     assert config.pop("scores") == {"digits_fd": 10.25, "digits_coverage": 4} and config == config_before
     load_generator(tiny_checkpoint)                                               # still a valid checkpoint
+
+
+def test_inception_download_writes_atomically_with_progress(tmp_path, monkeypatch):
+    """The real download code against a local HTTP server: progress reported, file moved into torch's cache."""
+    import functools
+    import http.server
+    import threading
+
+    from gan_core.metrics import inception_weights_file
+
+    served = tmp_path / "srv"
+    served.mkdir()
+    payload = os.urandom(3 * (1 << 20) + 123)                       # 3 MiB and a bit: several chunks
+    (served / "w.pth").write_bytes(payload)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("DCGAN_STUDIO_OFFLINE", raising=False)
+        monkeypatch.setenv("DCGAN_STUDIO_INCEPTION_URL", f"http://127.0.0.1:{server.server_port}/w.pth")
+        seen = []
+        path = ensure_inception_weights(lambda stage, done, total: seen.append((done, total)), timeout=10)
+    finally:
+        server.shutdown()
+    assert path == inception_weights_file() and path.read_bytes() == payload
+    assert seen[-1] == (len(payload), len(payload)) and len(seen) >= 4
+    assert ensure_inception_weights() == path                       # cached: no second download
