@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,9 @@ def read_state_dict(source: str | Path | bytes | io.BytesIO) -> dict[str, torch.
     if size > MAX_PTH_BYTES:
         raise CheckpointError(f"the .pth file is {size >> 20} MiB; a DCGAN generator is far smaller")
     try:
-        obj = torch.load(source, weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():   # "pickle protocol 4" notes on files that are refused anyway
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(source, weights_only=True, map_location="cpu")
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(

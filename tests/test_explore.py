@@ -15,7 +15,7 @@ from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from ui.explore_sources import BUNDLED, PTH, UPLOAD
+from ui.explore_sources import BUNDLED, PTH, RUNS, UPLOAD
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explore.py")
 
@@ -158,7 +158,7 @@ def test_pickle_upload_is_refused(page, tiny_checkpoint):
     assert any("not a readable safetensors file" in e.value for e in page.error)
 
 
-def test_offline_hub_and_publish_give_clear_messages(page, monkeypatch, tmp_path):
+def test_offline_hub_and_publish_give_clear_messages(page, monkeypatch, tmp_path, tiny_checkpoint):
     import huggingface_hub.constants as hf_constants
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -172,6 +172,8 @@ def test_offline_hub_and_publish_give_clear_messages(page, monkeypatch, tmp_path
     page.button(key="explore_load_hub").click().run()
     assert not page.exception
     assert any("not in the local Hugging Face cache" in e.value for e in page.error)
+    assert page.session_state["explore_source"] == str(tiny_checkpoint)     # the current model stays on screen
+    assert {m.label: m.value for m in page.metric}["z-dim"] == "8"
 
 
 def test_default_is_first_bundled_checkpoint(monkeypatch):
@@ -187,3 +189,60 @@ def test_default_is_first_bundled_checkpoint(monkeypatch):
     no_errors(at)
     assert at.radio(key="explore_kind").value == BUNDLED
     assert at.selectbox(key="explore_bundled").value == names[0]
+
+
+def test_session_run_opens_in_explore_with_the_runs_weights(monkeypatch, tiny_model, tiny_images):
+    """Train's "Open in Explore" hands over job:<id>: the page snapshots the run's G and shows its images."""
+    from gan_core.config import TrainConfig
+    from gan_core.data import ImageSet
+    from gan_core.jobs import FINISHED, TrainingJob
+    from gan_core.sampling import images_from_seeds
+    from ui import state
+
+    import streamlit.testing.v1.app_test as app_test_module
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    cfg = TrainConfig(max_steps=4, batch_size=8, device="cpu", sample_every=2, metrics_every=1)
+    job = TrainingJob(tiny_model, cfg, owner="explore-test-owner", images=ImageSet(tiny_images, "digits"))
+    state.job_manager().submit(job)
+    job.join(120)
+    assert job.snapshot().status == FINISHED
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["owner_id"] = job.owner
+    at.session_state["explore_source"] = f"job:{job.id}"
+    at.session_state["explore_seeds"] = "5, 6"
+    at.run()
+    no_errors(at)
+    assert "runs" in at.session_state["explore_source"] and at.radio(key="explore_kind").value == RUNS
+    assert {m.label: m.value for m in at.metric}["Steps"] == "4"
+    expected = images_from_seeds(job.run.trainer.G, [5, 6]).numpy()[:, 0]
+    with zipfile.ZipFile(io.BytesIO(payload(at, "dl_grid_zip"))) as zf:
+        assert np.array_equal(pixels(zf.read("seed_000005.png")), expected[0])
+        assert np.array_equal(pixels(zf.read("seed_000006.png")), expected[1])
+    # A run another session owns is not offered.
+    at.session_state["explore_source"] = "job:someone-elses"
+    at.run()
+    assert any("no longer available" in e.value for e in at.error)
+
+
+def test_pth_upload_imports_with_given_sizes(page):
+    from gan_core.config import ModelConfig
+    from gan_core.models import Generator
+
+    torch.manual_seed(0)
+    g = Generator(ModelConfig(preset="dcgan", image_size=64, channels=3, z_dim=8, g_width=4, d_width=4))
+    buf = io.BytesIO()
+    torch.save({k.replace("body.", "main."): v for k, v in g.state_dict().items()}, buf)   # netG's key names
+    page.radio(key="explore_kind").set_value(PTH).run()
+    page.file_uploader(key="explore_up_pth").upload("netG_epoch_24.pth", buf.getvalue())
+    page.run()
+    assert any("nz=8, ngf=4, channels=3" in c.value for c in page.caption)
+    page.number_input(key="explore_pth_nz").set_value(8)
+    page.number_input(key="explore_pth_ngf").set_value(4)
+    page.run()
+    page.button(key="explore_load_pth").click().run()
+    no_errors(page)
+    assert "imports" in page.session_state["explore_source"]
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["Image"] == "64×64×3" and metrics["z-dim"] == "8"
+    assert Image.open(io.BytesIO(payload(page, "dl_grid_png"))).mode == "RGB"

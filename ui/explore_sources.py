@@ -168,8 +168,15 @@ def _hub_ui(current: str | None) -> None:
     if st.button("Load from the Hub", key="explore_load_hub"):
         if "/" not in repo.strip():
             st.error("Enter a Hub repo id like user/name.")
+            return
+        source = repo.strip() + (f"@{rev.strip()}" if rev.strip() else "")
+        try:   # download and check it before switching, so a failure keeps the current generator on screen
+            with st.spinner(f"Downloading {source} from the Hugging Face Hub…"):
+                load(source)
+        except CheckpointError as exc:
+            st.error(f"Could not load {source}: {exc}")
         else:
-            _set(repo.strip() + (f"@{rev.strip()}" if rev.strip() else ""))
+            _set(source)
 
 
 def _upload_ui() -> None:
@@ -187,6 +194,10 @@ def _pth_ui() -> None:
     st.caption("A generator state dict saved by pytorch/examples' dcgan (`netG_epoch_*.pth`, 64x64). It is read "
                "with `torch.load(weights_only=True)`: pickled objects are refused.")
     up = st.file_uploader("netG .pth", type=["pth", "pt"], key="explore_up_pth")
+    if up is not None:
+        hint = _pth_hint(up.getvalue())
+        if hint:
+            st.caption(hint)
     c1, c2, c3 = st.columns(3)
     nz = c1.number_input("nz (z size)", 2, 1024, 100, key="explore_pth_nz")
     ngf = c2.number_input("ngf (G width)", 4, 1024, 64, key="explore_pth_ngf")
@@ -196,6 +207,17 @@ def _pth_ui() -> None:
             _set(str(import_pth_upload(up.getvalue(), up.name, nz=int(nz), ngf=int(ngf), channels=int(nc))))
         except CheckpointError as exc:
             st.error(f"Could not import {up.name}: {exc}")
+
+
+def _pth_hint(data: bytes) -> str:
+    """'The file looks like nz=100, ngf=64, channels=3' from its tensor shapes, or '' if it cannot tell."""
+    from gan_core.pth_import import infer_sizes, read_state_dict
+
+    try:
+        g = infer_sizes(read_state_dict(data))
+    except CheckpointError:
+        return ""
+    return f"From its weights the file looks like nz={g['nz']}, ngf={g['ngf']}, channels={g['channels']}."
 
 
 def _runs_ui() -> None:
