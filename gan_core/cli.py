@@ -89,7 +89,10 @@ def _given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    from .trainer import device_defaults, resolve_device
+
     model_kw, train_kw = _given(args, ModelConfig), _given(args, TrainConfig)
+    train_kw = {**device_defaults(resolve_device(train_kw.get("device", "auto"))), **train_kw}
     return with_preset(model_kw.pop("preset", "dcgan"), model=model_kw, train=train_kw)
 
 

@@ -39,3 +39,24 @@ def test_reference_nets_match_the_dcgan_preset(size, channels):
                  (reference_discriminator(image_size=size, channels=channels, width=4), Discriminator(cfg))]
     for ref, ours in pairs:
         assert [p.shape for p in ref.parameters()] == [p.shape for p in ours.parameters()]
+
+
+def test_g_step_freezes_d_only_for_its_own_backward(tiny_model, tiny_train, tiny_images):
+    from gan_core.trainer import Trainer
+
+    t = Trainer(tiny_model, tiny_train, images=tiny_images)
+    t.step()
+    grads = [p.grad.clone() for p in t.D.parameters()]   # the D step's gradients
+    assert all(p.requires_grad for p in t.D.parameters())
+    d_before = [p.detach().clone() for p in t.D.parameters()]
+    t.step()
+    assert all(p.requires_grad for p in t.D.parameters())  # unfrozen again for the next D step
+    assert any(not torch.equal(a, p) for a, p in zip(d_before, t.D.parameters()))  # D still learns
+    assert len(grads) == len(list(t.D.parameters()))
+
+
+def test_device_defaults_only_change_cuda():
+    from gan_core.trainer import device_defaults
+
+    assert device_defaults(torch.device("cpu")) == {}
+    assert device_defaults(torch.device("cuda"))["batch_size"] > 64
