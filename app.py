@@ -1,5 +1,5 @@
 """DCGAN Studio: `streamlit run app.py`. Page setup, navigation over pages/, and a sidebar with the device and
-this browser session's run. Heavy modules (torch, the engine) load lazily in the pages that need them."""
+this browser session's run. Heavy modules (torch, the engine) load after the page's first elements are drawn."""
 import streamlit as st
 
 st.set_page_config(page_title="DCGAN Studio", page_icon="🎨", layout="wide")
@@ -11,8 +11,9 @@ PAGES = [
     st.Page("pages/evaluate.py", title="Evaluate", icon="📏", url_path="evaluate"),
 ]
 page = st.navigation(PAGES)
+page.run()
 
-from ui.sidebar import sidebar  # noqa: E402  (after navigation: the page list renders first)
+# After the page: the sidebar needs torch (device, job state), and importing it first would delay the first paint.
+from ui.sidebar import sidebar  # noqa: E402
 
 sidebar()
-page.run()

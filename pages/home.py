@@ -1,9 +1,6 @@
 """Home page: what DCGAN Studio does, the device it found, and the bundled checkpoints as a small gallery."""
 import streamlit as st
 
-from ui import state
-from ui.home_gallery import bundled_gallery, device_line
-
 st.title("DCGAN Studio")
 st.markdown(
     "Train **deep convolutional GANs** on your own images and watch them learn: a generator *G* turns random "
@@ -12,6 +9,9 @@ st.markdown(
     "and a fixed-noise sample grid update live; pause, step, save and download.\n"
     "- **Explore** — load a generator, browse seeds, interpolate between them, download images and GIFs.\n"
     "- **Evaluate** — FID / KID / IS against a dataset, and runs side by side.")
+from ui import state  # noqa: E402  (torch loads here, after the text above is on screen)
+from ui.home_gallery import bundled_gallery, device_line  # noqa: E402
+
 st.info(f"Device: **{device_line()}**")
 c1, c2 = st.columns(2)
 if c1.button("Start training on digits", type="primary"):

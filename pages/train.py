@@ -32,8 +32,7 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
     if images is not None and train is not None:
         train = widgets.with_dataset(train, dataset)
         ready = (model, train, images)
-        busy = job is not None and not job.snapshot(since=1 << 62).ended
-        st.markdown(estimate(model, train, len(images.images), busy=busy))
+        st.markdown(estimate(model, train, len(images.images)))
 
 st.subheader("3 · Run")
 controls(job, ready)

@@ -25,21 +25,28 @@ def thin(rows: Sequence, max_points: int = MAX_POINTS) -> list:
     return out
 
 
-def _epoch_marks(fig: go.Figure, rows: Sequence[dict]) -> None:
-    """A faint vertical line where each epoch ends (the step at which `epoch` increases)."""
+def _epoch_marks(rows: Sequence[dict]) -> list[dict]:
+    """Faint vertical lines where epochs end (the step at which `epoch` increases), as layout shapes."""
     marks = [b["step"] for a, b in zip(rows, rows[1:]) if b["epoch"] > a["epoch"]]
     if len(marks) > 40:  # too many to read: keep about 40
         marks = marks[:: -(-len(marks) // 40)]
-    for step in marks:
-        fig.add_vline(x=step, line_width=1, line_dash="dot", line_color="rgba(120,120,120,0.45)")
+    return [dict(type="line", xref="x", yref="paper", x0=s, x1=s, y0=0, y1=1,
+                 line=dict(width=1, dash="dot", color="rgba(120,120,120,0.45)")) for s in marks]
 
 
-def _layout(fig: go.Figure, *, title: str, y_title: str, height: int) -> go.Figure:
-    fig.update_layout(
+def _figure(traces: list[dict], shapes: list[dict], *, title: str, y_title: str, height: int,
+            **layout) -> go.Figure:
+    """One go.Figure built from plain dicts in a single pass (add_shape per line deep-copies the layout: slow)."""
+    return go.Figure(dict(data=traces, layout=dict(
         title=dict(text=title, x=0, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=36, b=10),
         hovermode="x unified", legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
-        xaxis_title="step (dotted lines: epoch ends)", yaxis_title=y_title, uirevision="keep-zoom")
-    return fig
+        xaxis=dict(title=dict(text="step (dotted lines: epoch ends)")), yaxis=dict(title=dict(text=y_title)),
+        uirevision="keep-zoom", shapes=shapes, **layout)))
+
+
+def _line(x: list, y: list, name: str, colour: str, *, width: float = 2, dash: str = "solid") -> dict:
+    return dict(type="scatter", x=x, y=y, name=name, mode="lines", hovertemplate="%{y:.4f}",
+                line=dict(color=colour, width=width, dash=dash))
 
 
 def probability_figure(rows: Sequence[dict], *, height: int = 360) -> go.Figure:
@@ -50,25 +57,23 @@ def probability_figure(rows: Sequence[dict], *, height: int = 360) -> go.Figure:
     """
     rows = thin(rows)
     steps = [r["step"] for r in rows]
-    fig = go.Figure()
     # At the Nash equilibrium D cannot tell real from fake: both probabilities sit near 0.5.
-    fig.add_hrect(y0=0.4, y1=0.6, fillcolor="rgba(44,160,44,0.12)", line_width=0, layer="below")
-    fig.add_hline(y=0.5, line_width=1, line_dash="dash", line_color="rgba(44,160,44,0.8)",
-                  annotation_text="0.5 equilibrium", annotation_position="bottom left")
-    fig.add_trace(go.Scatter(
-        x=steps, y=[r["d_real"] for r in rows], name="D(x)", mode="lines",
-        line=dict(color=COLOURS["real"], width=2),
-        hovertemplate="%{y:.4f}"))
-    fig.add_trace(go.Scatter(
-        x=steps, y=[r["d_fake_before"] for r in rows], name="D(G(z))", mode="lines",
-        line=dict(color=COLOURS["before"], width=2), hovertemplate="%{y:.4f}"))
-    fig.add_trace(go.Scatter(
-        x=steps, y=[r["d_fake_after"] for r in rows], name="D(G(z)) after D update", mode="lines",
-        line=dict(color=COLOURS["after"], width=1.5, dash="dot"), hovertemplate="%{y:.4f}"))
-    _epoch_marks(fig, rows)
+    band = [dict(type="rect", xref="paper", x0=0, x1=1, y0=0.4, y1=0.6, fillcolor="rgba(44,160,44,0.12)",
+                 line=dict(width=0), layer="below"),
+            dict(type="line", xref="paper", x0=0, x1=1, y0=0.5, y1=0.5,
+                 line=dict(width=1, dash="dash", color="rgba(44,160,44,0.8)"))]
+    traces = [
+        _line(steps, [r["d_real"] for r in rows], "D(x)", COLOURS["real"]),
+        _line(steps, [r["d_fake_before"] for r in rows], "D(G(z))", COLOURS["before"]),
+        _line(steps, [r["d_fake_after"] for r in rows], "D(G(z)) after D update", COLOURS["after"], width=1.5,
+              dash="dot"),
+    ]
+    fig = _figure(traces, band + _epoch_marks(rows), title="Discriminator: probability that an image is real",
+                  y_title="mean probability", height=height,
+                  annotations=[dict(xref="paper", x=1, y=0.6, yanchor="bottom", xanchor="right", showarrow=False,
+                                    text="0.5 equilibrium", font=dict(size=11, color="rgba(44,160,44,1)"))])
     fig.update_yaxes(range=[-0.02, 1.02])
-    return _layout(fig, title="Discriminator: probability that an image is real", y_title="mean probability",
-                   height=height)
+    return fig
 
 
 def smooth(values: Sequence[float], weight: float) -> list[float]:
@@ -84,14 +89,12 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
 
 def loss_figure(rows: Sequence[dict], *, smoothing: float = 0.6, height: int = 330) -> go.Figure:
     """loss_D and loss_G per step, smoothed over the full history first, then thinned for drawing."""
-    all_steps = [r["step"] for r in rows]
-    series = {k: smooth([r[k] for r in rows], smoothing) for k in ("loss_d", "loss_g")}
-    keep_i = thin(range(len(rows)))  # indices of the rows to draw
-    fig = go.Figure()
+    keep = thin(range(len(rows)))  # indices of the rows to draw
+    steps = [rows[i]["step"] for i in keep]
     names = {"loss_d": "loss_D = BCE(D(x), 1) + BCE(D(G(z)), 0)", "loss_g": "loss_G = BCE(D(G(z)), 1)"}
-    for key, values in series.items():
-        fig.add_trace(go.Scatter(x=[all_steps[i] for i in keep_i], y=[values[i] for i in keep_i], name=names[key],
-                                 mode="lines", line=dict(color=COLOURS[key], width=2), hovertemplate="%{y:.4f}"))
-    _epoch_marks(fig, thin(rows))
-    return _layout(fig, title="Losses" + (f" (smoothed, weight {smoothing:g})" if smoothing > 0 else ""),
-                   y_title="loss", height=height)
+    traces = []
+    for key, name in names.items():
+        values = smooth([r[key] for r in rows], smoothing)
+        traces.append(_line(steps, [values[i] for i in keep], name, COLOURS[key]))
+    title = "Losses" + (f" (smoothed, weight {smoothing:g})" if smoothing > 0 else "")
+    return _figure(traces, _epoch_marks(thin(rows)), title=title, y_title="loss", height=height)

@@ -98,4 +98,4 @@ def save_and_downloads(job: TrainingJob) -> None:
     d4.download_button("Checkpoint (zip)", lambda: train_files.checkpoint_zip(job), file_name=f"{base}.zip",
                        mime="application/zip", key="dl_zip", on_click="ignore", width="stretch")
     if snap.status in ACTIVE:
-        st.caption(f"Downloads and saves hold the weights of the moment you click (now step {snap.step}).")
+        st.caption("While training runs, downloads and saves hold the weights of the moment you click.")

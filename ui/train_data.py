@@ -6,6 +6,7 @@ treated as read-only (training draws batches by index, never writes into them).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,8 +47,8 @@ def _uploads(file_ids: tuple[str, ...], image_size: int, channels: int, _files: 
             skipped.update(why)
             continue
         try:
-            arrays.append(torch.from_numpy(decode_image(data, image_size=image_size, channels=channels,
-                                                        limits=limits))[None])
+            arrays.append(torch.tensor(decode_image(data, image_size=image_size, channels=channels,
+                                                    limits=limits))[None])
         except ValueError as exc:
             skipped[str(exc)] += 1
     images = torch.cat(arrays) if arrays else torch.empty(0, channels, image_size, image_size, dtype=torch.uint8)
@@ -108,22 +109,62 @@ def preview(images: ImageSet) -> None:
     key = (images.name, tuple(images.images.shape), int(images.images[:64].sum()))
     st.image(_preview_png(images, key), caption=f"{images.name}: first 64 of {len(images.images):,} images "
              f"({images.images.shape[-1]} px, {images.images.shape[1]} channel(s))", width=300)
+    st.caption(f"{len(images.images):,} images ready" + ("." if images.skipped_total else "; none skipped."))
     if images.skipped_total:
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(images.skipped.items(), key=lambda x: -x[1]))
         st.warning(f"Skipped {images.skipped_total} file(s): {why}.")
-    else:
-        st.caption(f"{len(images.images):,} images ready; none skipped.")
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def measure_images_per_s(model: ModelConfig, train: TrainConfig) -> float:
-    """Time a few real training steps on random images of the chosen shape (2 warm-up, then 4 timed)."""
+REFERENCE = (ModelConfig(), TrainConfig(device="cpu"))  # dcgan, 28 px, widths 32, batch 64: the default run
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def macs_per_image(model: ModelConfig) -> tuple[int, int]:
+    """Multiply-accumulates of one forward pass of (G, D) for one image, counted with hooks on a batch of 1."""
+    from gan_core.models import Discriminator, Generator
+
+    counted = [0]
+
+    def hook(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        w = getattr(module, "weight", None)
+        if isinstance(module, torch.nn.Conv2d):
+            # each output element sums (C_in/groups) * kH * kW products; weight is (C_out, C_in/groups, kH, kW)
+            counted[0] += output.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        elif isinstance(module, torch.nn.ConvTranspose2d):
+            # each input element is scattered to (C_out/groups) * kH * kW outputs; weight is (C_in, C_out/groups, kH, kW)
+            counted[0] += inputs[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        elif isinstance(module, torch.nn.Linear):
+            counted[0] += module.in_features * module.out_features
+
+    results = []
+    with torch.no_grad():
+        g, d = Generator(model).eval(), Discriminator(model).eval()
+        for net in (g, d):
+            for m in net.modules():
+                m.register_forward_hook(hook)
+        counted[0] = 0
+        x = g(torch.zeros(1, model.z_dim))
+        results.append(counted[0])
+        counted[0] = 0
+        d(x)
+        results.append(counted[0])
+    return results[0], results[1]
+
+
+def step_macs(model: ModelConfig, train: TrainConfig) -> float:
+    """Per image and step: each D step = G fwd + D fwd/bwd on real and fake (bwd ~ 2x fwd); each G step =
+    G and D fwd/bwd on a fake batch."""
+    g, d = macs_per_image(model)
+    return train.d_steps * (g + 2 * 3 * d) + train.g_steps * 3 * (g + d)
+
+
+def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
+    """Time real training steps on random images: 2 warm-up steps, then 4 timed (host-synced at both ends)."""
     from gan_core.trainer import Trainer, resolve_device
 
-    device = resolve_device(train.device)
-    batch = train.batch_size
-    fake = torch.randint(0, 256, (batch, model.channels, model.image_size, model.image_size), dtype=torch.uint8)
-    trainer = Trainer(model, train, images=fake, device=device)
+    fake = torch.randint(0, 256, (train.batch_size, model.channels, model.image_size, model.image_size),
+                         dtype=torch.uint8)
+    trainer = Trainer(model, train, images=fake, device=resolve_device(train.device))
     for _ in range(2):
         trainer.step()
     trainer.step().values.cpu()  # host sync: the device has finished the warm-up
@@ -131,15 +172,36 @@ def measure_images_per_s(model: ModelConfig, train: TrainConfig) -> float:
     for _ in range(4):
         m = trainer.step()
     m.values.cpu()
-    return 4 * batch / (time.perf_counter() - t0)
+    return (time.perf_counter() - t0) / 4
 
 
-def estimate(model: ModelConfig, train: TrainConfig, n_images: int, *, busy: bool) -> str:
+@st.cache_resource(show_spinner=False)
+def step_time_model(device: str) -> tuple[float, float]:
+    """(overhead s/step, s per MAC) fitted to two measured runs on this machine: the default model (widths 32)
+    and a narrow one (widths 8), both 28 px, batch 64 — about a second on a CPU, once per process."""
+    model, train = REFERENCE
+    train = dataclasses.replace(train, device=device)
+    narrow = dataclasses.replace(model, g_width=8, d_width=8)
+    (t_wide, m_wide), (t_narrow, m_narrow) = [
+        (_seconds_per_step(m, train), step_macs(m, train) * train.batch_size) for m in (model, narrow)]
+    per_mac = (t_wide - t_narrow) / (m_wide - m_narrow)
+    if per_mac <= 0:  # a noisy machine: fall back to a pure compute model
+        return 0.0, t_wide / m_wide
+    return max(t_wide - per_mac * m_wide, 0.0), per_mac
+
+
+def images_per_s(model: ModelConfig, train: TrainConfig) -> float:
+    """A simple throughput model: seconds per step = overhead + MACs x seconds per MAC (measured here)."""
+    from gan_core.trainer import resolve_device
+
+    overhead, per_mac = step_time_model(resolve_device(train.device).type)
+    return train.batch_size / (overhead + per_mac * step_macs(model, train) * train.batch_size)
+
+
+def estimate(model: ModelConfig, train: TrainConfig, n_images: int) -> str:
     """A sentence with the expected time per epoch and for the whole run."""
-    if busy:
-        return "Expected time: measured when no run is training on this machine."
     try:
-        rate = measure_images_per_s(model, train)
+        rate = images_per_s(model, train)
     except Exception:  # estimating must never break the page; training will report its own errors
         return ""
     batch = min(train.batch_size, n_images)
@@ -147,7 +209,7 @@ def estimate(model: ModelConfig, train: TrainConfig, n_images: int, *, busy: boo
     total = steps * train.epochs if not train.max_steps else min(train.max_steps, steps * train.epochs)
     per_epoch = steps * batch / rate
     return (f"Expected: about **{_fmt(per_epoch)} per epoch** ({steps} steps of {batch} images at "
-            f"~{rate:,.0f} images/s, measured here just now); the whole run ≈ {_fmt(total * batch / rate)}.")
+            f"~{rate:,.0f} images/s, from two quick timings on this machine scaled by the model's compute); the whole run ≈ {_fmt(total * batch / rate)}.")
 
 
 def _fmt(seconds: float) -> str:

@@ -1,0 +1,217 @@
+"""App benchmarks (issue 3), measured through the real server and Debian's Chromium, never asserted by tests.
+
+1. cold start: spawn `streamlit run app.py`, open it in a fresh browser; time to the Home title (first paint).
+2. Start -> first curve and grid: on Train with the default settings (digits, dcgan 28 px, widths 32, batch 64)
+   press Start training; time until the D(x) chart and the live sample grid are both drawn.
+3. in-app throughput vs the CLI: a run of N steps with the page open (the live fragment redrawing every second in
+   the same process) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
+   Both figures are steady-state images/s after the 5 warm-up steps: the CLI prints `images_per_s=`
+   (Run.steady_images_per_s); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
+   steps 6..N, i.e. images over wall time).
+
+    python -m bench.app_bench                      # all three, 3 repeats / pairs
+    python -m bench.app_bench --only throughput --steps 200 --pairs 3
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WARMUP = 5
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port with its own data dir."""
+
+    def __init__(self) -> None:
+        self.port = _port()
+        self.home = tempfile.mkdtemp(prefix="app_bench_")
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.t_spawn = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env={**os.environ, "DCGAN_STUDIO_HOME": self.home}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+
+    def wait_healthy(self, timeout: float = 120) -> float:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - self.t_spawn
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError("server did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+
+
+def _new_page(browser):
+    page = browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
+    page.set_default_timeout(300_000)
+    return page
+
+
+def cold_start(p, repeats: int) -> list[dict]:
+    out = []
+    for _ in range(repeats):
+        server = Server()
+        try:
+            healthy = server.wait_healthy()
+            browser = _browser(p)
+            page = _new_page(browser)
+            t0 = time.perf_counter()
+            page.goto(server.url)
+            page.wait_for_selector('[data-testid="stMain"] h1:has-text("DCGAN Studio")')
+            paint = time.perf_counter()
+            page.get_by_text("Device:").first.wait_for()
+            done = time.perf_counter()
+            out.append({"spawn_to_healthy_s": healthy, "open_to_first_paint_s": paint - t0,
+                        "spawn_to_first_paint_s": paint - server.t_spawn, "open_to_device_shown_s": done - t0})
+            browser.close()
+        finally:
+            server.stop()
+    return out
+
+
+def _live_drawn(page) -> None:
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .legendtext:text-is("D(x)")')
+    page.get_by_text("The same 64 noise vectors").first.wait_for()
+
+
+def start_to_first(p, repeats: int) -> list[float]:
+    server = Server()
+    out = []
+    try:
+        server.wait_healthy()
+        browser = _browser(p)
+        for _ in range(repeats):
+            page = _new_page(browser)
+            page.goto(f"{server.url}/train")
+            page.get_by_role("button", name="Start training").wait_for()
+            page.get_by_text("per epoch").first.wait_for()            # the page has finished its first run
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Start training").click()
+            _live_drawn(page)
+            out.append(time.perf_counter() - t0)
+            page.get_by_role("button", name="Stop").click()
+            page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="stopped").first.wait_for()
+            page.context.close()
+        browser.close()
+    finally:
+        server.stop()
+    return out
+
+
+def _set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_function("([l, v]) => [...document.querySelectorAll('input')].some(i => "
+                           "i.getAttribute('aria-label') === l && i.value === v)", arg=[label, str(value)])
+    time.sleep(1.0)
+
+
+def app_images_per_s(p, steps: int) -> float:
+    server = Server()
+    try:
+        server.wait_healthy()
+        browser = _browser(p)
+        page = _new_page(browser)
+        page.goto(f"{server.url}/train")
+        page.get_by_text("per epoch").first.wait_for()
+        page.get_by_text("Advanced", exact=True).click()
+        _set_number(page, "Max steps (0 = all epochs)", steps)
+        page.get_by_role("button", name="Start training").click()
+        page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="finished").first.wait_for()
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Run CSV").click()
+        text = Path(dl.value.path()).read_text()
+        browser.close()
+    finally:
+        server.stop()
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+    head, body = rows[0], rows[1:]
+    i_step, i_rate = head.index("step"), head.index("images_per_s")
+    rates = [float(r[i_rate]) for r in body if int(r[i_step]) > WARMUP]
+    return len(rates) / sum(1 / r for r in rates)   # images over wall time: the batch size cancels out
+
+
+def cli_images_per_s(steps: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [sys.executable, "-m", "gan_core", "train", "--dataset", "digits", "--preset", "dcgan", "--epochs", "10",
+             "--max-steps", str(steps), "--sample-every", "25", "--metrics-every", "5", "--device", "auto",
+             "--quiet", "--out", str(Path(tmp) / "run")],
+            cwd=ROOT, env={**os.environ, "DCGAN_STUDIO_HOME": tmp}, capture_output=True, text=True, check=True)
+    return float(re.search(r"images_per_s=([\d.]+)", out.stdout).group(1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=("cold", "first", "throughput"), action="append")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=150)
+    args = ap.parse_args(argv)
+    only = set(args.only or ("cold", "first", "throughput"))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        if "cold" in only:
+            runs = cold_start(p, args.repeats)
+            for r in runs:
+                print("cold start:", {k: round(v, 2) for k, v in r.items()}, flush=True)
+            print(f"cold start median: open->first paint {statistics.median(r['open_to_first_paint_s'] for r in runs):.2f} s, "
+                  f"spawn->first paint {statistics.median(r['spawn_to_first_paint_s'] for r in runs):.2f} s", flush=True)
+        if "first" in only:
+            times = start_to_first(p, args.repeats)
+            print("start -> first curve + grid (s):", [round(t, 2) for t in times],
+                  f"median {statistics.median(times):.2f}", flush=True)
+        if "throughput" in only:
+            ratios = []
+            for k in range(args.pairs):
+                app = app_images_per_s(p, args.steps)
+                cli = cli_images_per_s(args.steps)
+                ratios.append(app / cli)
+                print(f"pair {k + 1}: app {app:.0f} images/s, CLI {cli:.0f} images/s, ratio {app / cli:.2f}", flush=True)
+            print(f"in-app / CLI throughput: median {statistics.median(ratios):.2f} "
+                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
