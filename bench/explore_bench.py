@@ -113,7 +113,8 @@ def bench_browser(runs: int) -> dict:
                                   headless=True)
             pg = b.new_page(viewport={"width": 1400, "height": 1600})
             pg.set_default_timeout(120_000)
-            pg.goto(f"{url}/explore")
+            pg.goto(url)                                    # Home first: app.py sets up navigation and layout
+            pg.locator('[data-testid="stSidebarNav"] a', has_text="Explore").first.click()
             pg.get_by_text("Latent nudging").first.wait_for()
             box = pg.get_by_label("Keyframe seeds A, B (, C …)")
             for i in range(runs + 1):
