@@ -114,7 +114,7 @@ def test_cli_sample_by_repo_id_offline_is_byte_identical(offline_hub, tiny_check
 
 
 def test_upload_config_and_safetensors_roundtrip(tiny_checkpoint):
-    from ui.explore_sources import save_uploaded_checkpoint
+    from ui.explore_files import save_uploaded_checkpoint
 
     folder = save_uploaded_checkpoint((tiny_checkpoint / "config.json").read_bytes(),
                                       (tiny_checkpoint / "model.safetensors").read_bytes())

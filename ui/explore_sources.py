@@ -7,29 +7,18 @@ read-only with `st.cache_resource`, keyed by the source and (for folders) the we
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import uuid
 from pathlib import Path
 
 import streamlit as st
 
-from gan_core.checkpoint import (CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator,
-                                 read_config)
-from gan_core.data import data_home
+from gan_core.checkpoint import CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator
 from ui import state
+from ui.explore_files import explore_dir, import_pth_upload, save_uploaded_checkpoint, snapshot_job
 
 BUNDLED, HUB, UPLOAD, PTH, RUNS = ("Bundled", "Hugging Face Hub", "Upload checkpoint files",
                                    "Upload a .pth (pytorch/examples)", "This session's runs")
 KINDS = (BUNDLED, HUB, UPLOAD, PTH, RUNS)
-MAX_UPLOAD_BYTES = 256 << 20
-
-
-def explore_dir() -> Path:
-    path = data_home() / "explore"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def default_source() -> str | None:
@@ -46,63 +35,12 @@ def kind_of(source: str | None) -> str:
     path = Path(source)
     if path.is_dir():
         root = explore_dir()
-        if root / "runs" in path.parents:
-            return RUNS
         if root / "imports" in path.parents:
             return PTH
-        return UPLOAD
+        if root / "uploads" in path.parents:
+            return UPLOAD
+        return RUNS      # a run snapshot, or a checkpoint saved from the Train page
     return HUB
-
-
-# ---- turning uploads and runs into checkpoint folders (no streamlit: tested directly) ----
-def _digest(*parts: bytes) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(hashlib.sha256(p).digest())
-    return h.hexdigest()[:16]
-
-
-def save_uploaded_checkpoint(config_bytes: bytes, weights_bytes: bytes) -> Path:
-    """config.json + model.safetensors bytes -> a checked checkpoint folder (same bytes -> same folder)."""
-    if len(config_bytes) > 1 << 20 or len(weights_bytes) > MAX_UPLOAD_BYTES:
-        raise CheckpointError("the uploaded files are too large for a DCGAN checkpoint")
-    out = explore_dir() / "uploads" / _digest(config_bytes, weights_bytes)
-    if (out / "model.safetensors").is_file():
-        return out
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    try:
-        (tmp / "config.json").write_bytes(config_bytes)
-        (tmp / "model.safetensors").write_bytes(weights_bytes)
-        cfg, info = read_config(tmp)                  # bounds every value before allocating
-        load_generator(tmp)                           # strict: every tensor present, shapes match
-        if not (tmp / "README.md").exists():
-            from gan_core.modelcard import model_card
-            (tmp / "README.md").write_text(model_card({**cfg.to_dict(), **info}, has_samples=False))
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def import_pth_upload(data: bytes, name: str, *, nz: int, ngf: int, channels: int) -> Path:
-    """A pytorch/examples netG .pth -> a checkpoint folder (dcgan preset, 64x64)."""
-    from gan_core.pth_import import import_pth
-
-    out = explore_dir() / "imports" / _digest(data, f"{nz},{ngf},{channels}".encode())
-    if (out / "model.safetensors").is_file():
-        return out
-    return import_pth(data, out, nz=nz, ngf=ngf, channels=channels, name=Path(name).name)
-
-
-def snapshot_job(job) -> Path:
-    """Copy a session run's current generator into a checkpoint folder (under the job's model lock)."""
-    step = job.snapshot().step
-    out = explore_dir() / "runs" / f"{job.id[:12]}-step{step:07d}"
-    if (out / "model.safetensors").is_file():
-        return out
-    return job.save(out, with_training_state=False, remember=False)
 
 
 def _job_label(job) -> str:
@@ -247,10 +185,19 @@ def current_source() -> str | None:
     return source
 
 
+def describe(source: str) -> str:
+    """A short name for the expander label: bundled name, repo id, or the folder's last part."""
+    kind = kind_of(source)
+    if kind in (BUNDLED, HUB):
+        return source
+    return f"{Path(source).name} ({ {UPLOAD: 'uploaded', PTH: 'imported .pth', RUNS: 'training run'}[kind]})"
+
+
 def source_ui() -> str | None:
     """Draw the generator chooser; returns the source string to load (or None)."""
     current = current_source()
-    with st.expander("Generator", expanded=current is None):
+    label = f"Generator: {describe(current)}" if current else "Generator"
+    with st.expander(label, expanded=current is None):
         kind = st.radio("Load a generator from", KINDS, index=KINDS.index(kind_of(current)), horizontal=True,
                         key="explore_kind")
         {BUNDLED: lambda: _bundled_ui(current), HUB: lambda: _hub_ui(current), UPLOAD: _upload_ui,
