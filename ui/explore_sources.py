@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.checkpoint import CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator
+from gan_core.checkpoint import BUNDLED_DIR, CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator
 from ui import state
 from ui.explore_files import explore_dir, import_pth_upload, save_uploaded_checkpoint, snapshot_job
 
@@ -61,7 +61,8 @@ def resolve_job_source(source: str) -> str:
 
 # ---- loading (cached) ----
 def source_key(source: str) -> str:
-    path = Path(source)
+    """Cache key: the folder and its weights' mtime (a re-saved checkpoint reloads), else the Hub source."""
+    path = BUNDLED_DIR / source if source in bundled_checkpoints() else Path(source)
     weights = path / "model.safetensors"
     if path.is_dir() and weights.is_file():
         return f"{path.resolve()}|{weights.stat().st_mtime_ns}"
