@@ -135,10 +135,10 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> None:
     st.caption(f"{n} frames: {' → '.join(map(str, keys))}{' and back' if pingpong else ''}. lerp walks the "
                "straight line between the z vectors; slerp follows the great circle, keeping |z| typical.")
     cols = st.columns(2)
-    scale = img.display_scale(size, 56)
-    for col, mode in zip(cols, ("lerp", "slerp")):
+    scale = img.display_scale(size, 64)
+    for col, mode in zip(cols, ("lerp", "slerp")):   # 8 frames per row: legible in half the page width
         col.markdown(f"**{mode}**")
-        col.image(img.strip_png(frames[mode].images, nrow=min(n, 16), scale=scale), width="stretch")
+        col.image(img.strip_png(frames[mode].images, nrow=min(n, 8), scale=scale), width="stretch")
     _animation(frames, size, duration)
     mode = st.radio("Download the path of", ("slerp", "lerp"), horizontal=True, key="explore_dl_mode")
     f = frames[mode]
