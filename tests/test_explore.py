@@ -96,6 +96,11 @@ def test_interpolation_endpoints_equal_keyframe_images(page, tiny_checkpoint):
             assert np.array_equal(pixels(zf.read(names[0])), grid3)
             assert np.array_equal(pixels(zf.read(names[-1])), grid11)
             assert not np.array_equal(pixels(zf.read(names[2])), grid3)
+        gif = Image.open(io.BytesIO(payload(page, "dl_gif")))     # greyscale GIF: palette exact; 8x enlarged
+        gif.seek(0)
+        assert np.array_equal(np.asarray(gif.convert("L"))[::8, ::8], grid3)
+        gif.seek(gif.n_frames - 1)
+        assert np.array_equal(np.asarray(gif.convert("L"))[::8, ::8], grid11)
 
 
 def test_pingpong_and_frame_slider(page):
