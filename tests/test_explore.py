@@ -251,3 +251,15 @@ def test_pth_upload_imports_with_given_sizes(page):
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["Image"] == "64×64×3" and metrics["z-dim"] == "8"
     assert Image.open(io.BytesIO(payload(page, "dl_grid_png"))).mode == "RGB"
+
+
+def test_pick_keyframes_from_grid_and_shuffle(page):
+    page.multiselect(key="explore_pick").set_value([13, 3]).run()
+    page.button(key="explore_use_pick").click().run()
+    no_errors(page)
+    assert page.text_input(key="explore_keys").value == "13, 3"
+    assert any(c.value.startswith("5 frames: 13 → 3") for c in page.caption)
+    page.button(key="explore_shuffle").click().run()
+    no_errors(page)
+    start, end = map(int, page.text_input(key="explore_seeds").value.split("-"))
+    assert end - start == 15
