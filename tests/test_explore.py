@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -29,11 +30,25 @@ class RecordingStorage(MemoryMediaFileStorage):
         RecordingStorage.latest = self
 
 
-@pytest.fixture
-def page(monkeypatch, tiny_checkpoint):
+class RecordingManager(MediaFileManager):
+    """The real media file manager, remembered so a test can run a deferred download as a click would."""
+    latest: "RecordingManager | None" = None
+
+    def __init__(self, storage) -> None:
+        super().__init__(storage)
+        RecordingManager.latest = self
+
+
+def record_media(monkeypatch) -> None:
     import streamlit.testing.v1.app_test as app_test_module
 
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
+
+
+@pytest.fixture
+def page(monkeypatch, tiny_checkpoint):
+    record_media(monkeypatch)
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["explore_source"] = str(tiny_checkpoint)
     at.session_state["explore_seeds"] = "3, 11, 12, 13"
@@ -43,8 +58,10 @@ def page(monkeypatch, tiny_checkpoint):
 
 
 def payload(at: AppTest, key: str) -> bytes:
-    button = at.get("download_button")
-    url = next(b.proto.url for b in button if b.key == key)
+    """The bytes the browser would get: static downloads are stored at render time, deferred ones are built now
+    by the same call the server makes when the button is clicked."""
+    proto = next(b.proto for b in at.get("download_button") if b.key == key)
+    url = RecordingManager.latest.execute_deferred(proto.deferred_file_id) if proto.deferred_file_id else proto.url
     return RecordingStorage.latest.get_file(url.rsplit("/", 1)[-1]).content
 
 
@@ -204,9 +221,7 @@ def test_session_run_opens_in_explore_with_the_runs_weights(monkeypatch, tiny_mo
     from gan_core.sampling import images_from_seeds
     from ui import state
 
-    import streamlit.testing.v1.app_test as app_test_module
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    record_media(monkeypatch)
     cfg = TrainConfig(max_steps=4, batch_size=8, device="cpu", sample_every=2, metrics_every=1)
     job = TrainingJob(tiny_model, cfg, owner="explore-test-owner", images=ImageSet(tiny_images, "digits"))
     state.job_manager().submit(job)

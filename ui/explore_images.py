@@ -8,6 +8,8 @@ the Python API give the same pixels for the same checkpoint and seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -63,7 +65,7 @@ def nudged_frame(key: str, _loaded: LoadedGenerator, seed: int, offsets: tuple[t
     return Frames(images_from_z(_loaded.generator, z).numpy(), z.numpy())
 
 
-# ---- display and download bytes (cached on the frames' identity through the same arguments) ----
+# ---- display bytes (cached on the arrays' contents) ----
 @st.cache_data(show_spinner=False, max_entries=256)
 def display_pngs(images: np.ndarray, scale: int) -> list[bytes]:
     """One enlarged PNG per image, for st.image lists with captions."""
@@ -81,13 +83,33 @@ def gif(images: np.ndarray, *, duration_ms: int, scale: int) -> bytes:
     return gif_bytes(torch.from_numpy(images), duration_ms=duration_ms, scale=scale)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def zip_of(images: np.ndarray, names: tuple[str, ...]) -> bytes:
+# ---- download payloads: zero-argument builders, run only when the button is clicked (deferred downloads) ----
+def _grid_png(images: np.ndarray, nrow: int) -> bytes:
+    return grid_png(torch.from_numpy(images), nrow=nrow)
+
+
+def _zip(images: np.ndarray, names: tuple[str, ...]) -> bytes:
     return zip_pngs(torch.from_numpy(images), list(names))
 
 
-def npy(z: np.ndarray) -> bytes:
-    return npy_bytes(z)
+def _gif(images: np.ndarray, duration_ms: int, scale: int) -> bytes:
+    return gif_bytes(torch.from_numpy(images), duration_ms=duration_ms, scale=scale)
+
+
+def png_file(images: np.ndarray, *, nrow: int) -> Callable[[], bytes]:
+    return partial(_grid_png, images, nrow)
+
+
+def zip_file(images: np.ndarray, names: tuple[str, ...]) -> Callable[[], bytes]:
+    return partial(_zip, images, names)
+
+
+def gif_file(images: np.ndarray, *, duration_ms: int, scale: int) -> Callable[[], bytes]:
+    return partial(_gif, images, duration_ms, scale)
+
+
+def npy_file(z: np.ndarray) -> Callable[[], bytes]:
+    return partial(npy_bytes, z)
 
 
 def seed_names(seeds: tuple[int, ...]) -> tuple[str, ...]:

@@ -16,10 +16,17 @@ from ui import explore_images as img
 from ui import state
 from ui.explore_sources import card_facts, card_text, source_key
 
+NPY = "application/octet-stream"
 MAX_GRID = 64
 MAX_KEYFRAMES = 8
 DEFAULTS = {"explore_seeds": "0-15", "explore_keys": "0, 1", "explore_steps": 16, "explore_psi": 1.0,
             "explore_pingpong": False, "explore_duration": 100, "explore_frame": 0, "explore_play": False, "explore_nudge_seed": 0}
+
+
+def _download(where, label: str, build, file_name: str, mime: str, key: str) -> None:
+    """A download whose bytes are built only when clicked (a deferred callable), with no app rerun."""
+    where.download_button(label, build, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                          width="stretch")
 
 
 def init() -> None:
@@ -89,12 +96,11 @@ def seed_grid_ui(loaded: LoadedGenerator, psi: float) -> None:
         st.rerun()   # the keyframes live in the Interpolation fragment: redraw the whole page
     size = loaded.config.image_size
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Grid (PNG)", img.strip_png(frames.images, nrow=8), file_name=f"grid_{size}px.png",
-                       mime="image/png", key="dl_grid_png", width="stretch")
-    d2.download_button("Images (ZIP of PNGs)", img.zip_of(frames.images, img.seed_names(seeds)),
-                       file_name="seeds.zip", mime="application/zip", key="dl_grid_zip", width="stretch")
-    d3.download_button("z vectors (.npy)", img.npy(frames.z), file_name="seeds_z.npy",
-                       mime="application/octet-stream", key="dl_grid_npy", width="stretch")
+    _download(d1, "Grid (PNG)", img.png_file(frames.images, nrow=8), f"grid_{size}px.png", "image/png",
+              "dl_grid_png")
+    _download(d2, "Images (ZIP of PNGs)", img.zip_file(frames.images, img.seed_names(seeds)), "seeds.zip",
+              "application/zip", "dl_grid_zip")
+    _download(d3, "z vectors (.npy)", img.npy_file(frames.z), "seeds_z.npy", NPY, "dl_grid_npy")
 
 
 @st.fragment
@@ -144,14 +150,13 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> None:
     f = frames[mode]
     tag = "-".join(map(str, keys))
     d1, d2, d3, d4 = st.columns(4)
-    d1.download_button("Strip (PNG)", img.strip_png(f.images, nrow=min(n, 16)), file_name=f"{mode}_{tag}.png",
-                       mime="image/png", key="dl_strip_png", width="stretch")
-    d2.download_button("Frames (ZIP of PNGs)", img.zip_of(f.images, img.path_names(mode, keys, n)),
-                       file_name=f"{mode}_{tag}.zip", mime="application/zip", key="dl_strip_zip", width="stretch")
-    d3.download_button("Animation (GIF)", img.gif(f.images, duration_ms=duration, scale=img.gif_scale(size)),
-                       file_name=f"{mode}_{tag}.gif", mime="image/gif", key="dl_gif", width="stretch")
-    d4.download_button("z path (.npy)", img.npy(f.z), file_name=f"{mode}_{tag}_z.npy",
-                       mime="application/octet-stream", key="dl_path_npy", width="stretch")
+    _download(d1, "Strip (PNG)", img.png_file(f.images, nrow=min(n, 16)), f"{mode}_{tag}.png", "image/png",
+              "dl_strip_png")
+    _download(d2, "Frames (ZIP of PNGs)", img.zip_file(f.images, img.path_names(mode, keys, n)),
+              f"{mode}_{tag}.zip", "application/zip", "dl_strip_zip")
+    _download(d3, "Animation (GIF)", img.gif_file(f.images, duration_ms=duration, scale=img.gif_scale(size)),
+              f"{mode}_{tag}.gif", "image/gif", "dl_gif")
+    _download(d4, "z path (.npy)", img.npy_file(f.z), f"{mode}_{tag}_z.npy", NPY, "dl_path_npy")
 
 
 def _reset_nudges(z_dim: int) -> None:
@@ -183,10 +188,9 @@ def nudge_ui(loaded: LoadedGenerator, psi: float) -> None:
         a, b = st.columns(2)
         a.image(img.display_pngs(base.images, scale)[0], caption=f"seed {seed}")
         b.image(img.display_pngs(moved.images, scale)[0], caption="nudged")
-        b.download_button("PNG", img.strip_png(moved.images, nrow=1), file_name=f"seed_{seed}_nudged.png",
-                          mime="image/png", key="dl_nudge_png")
-        b.download_button("z (.npy)", img.npy(moved.z), file_name=f"seed_{seed}_nudged_z.npy",
-                          mime="application/octet-stream", key="dl_nudge_npy")
+        _download(b, "PNG", img.png_file(moved.images, nrow=1), f"seed_{seed}_nudged.png", "image/png",
+                  "dl_nudge_png")
+        _download(b, "z (.npy)", img.npy_file(moved.z), f"seed_{seed}_nudged_z.npy", NPY, "dl_nudge_npy")
 
 
 def _offline() -> bool:
