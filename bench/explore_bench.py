@@ -152,9 +152,10 @@ def main() -> int:
           f"1-min load average {load:.1f}; medians of {args.runs} runs")
     for label, k, budget in rows:
         ok = res[k] <= BUDGETS.get(k, BUDGETS["interaction"])
-        runs = ", ".join(f"{t:.3f}" for t in res[f"{k}_runs"])
-        print(f"| {label} | {res[k]:.3f} s | {budget} | {'pass' if ok else 'FAIL'} | {runs} |" if args.markdown
-              else f"{label}: median {res[k]:.3f} s (budget {budget}) {'pass' if ok else 'FAIL'}  [{runs}]")
+        all_runs = res[f"{k}_runs"]
+        spread = f"{res[k]:.3f} s ({min(all_runs):.3f}-{max(all_runs):.3f})"
+        print(f"| {label} | {spread} | {budget} | {'met' if ok else 'NOT met'} |" if args.markdown
+              else f"{label}: median {spread} (budget {budget}) {'met' if ok else 'NOT met'}")
     return 0
 
 
