@@ -2,7 +2,8 @@
 
 1. cold start: spawn `streamlit run app.py`, open it in a fresh browser; time to the Home title (first paint).
 2. Start -> first curve and grid: on Train with the default settings (digits, dcgan 28 px, widths 32, batch 64)
-   press Start training; time until the D(x) chart and the live sample grid are both drawn.
+   press Start training (once the page is fully drawn, plus 1 s); time until the D(x) trace has points and the
+   live sample grid is shown.
 3. in-app throughput vs the CLI: a run of N steps with the page open (the live fragment redrawing every second in
    the same process) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
    Both figures are steady-state images/s after the 5 warm-up steps: the CLI prints `images_per_s=`
@@ -109,7 +110,11 @@ def cold_start(p, repeats: int) -> list[dict]:
 
 
 def _live_drawn(page) -> None:
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .legendtext:text-is("D(x)")')
+    """The D(x) trace has points (its SVG path is drawn; the empty chart before the first rows has none) and the
+    live sample grid is shown."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .scatterlayer .trace')]"
+        ".some(t => (t.querySelector('.js-line')?.getAttribute('d') || '').length > 10)", polling=50)
     page.get_by_text("The same 64 noise vectors").first.wait_for()
 
 
@@ -123,7 +128,9 @@ def start_to_first(p, repeats: int) -> list[float]:
             page = _new_page(browser)
             page.goto(f"{server.url}/train")
             page.get_by_role("button", name="Start training").wait_for()
-            page.get_by_text("per epoch").first.wait_for()            # the page has finished its first run
+            page.get_by_text("per epoch").first.wait_for()
+            page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg')   # the page is fully drawn
+            time.sleep(1.0)                          # a person reads the page before pressing Start
             t0 = time.perf_counter()
             page.get_by_role("button", name="Start training").click()
             _live_drawn(page)

@@ -8,7 +8,7 @@ import streamlit as st
 from ui import state, widgets
 from ui.train_controls import controls, save_and_downloads
 from ui.train_data import estimate, load, preview
-from ui.train_live import live_panel
+from ui.train_live import empty_panel, live_panel
 
 st.title("Train a GAN")
 widgets.defaults()
@@ -35,7 +35,9 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
         st.markdown(estimate(model, train, len(images.images)))
 
 st.subheader("3 · Run")
-controls(job, ready)
-if job is not None:
+job = controls(job, ready)
+if job is None:
+    empty_panel()
+else:
     live_panel(job)
     save_and_downloads(job)

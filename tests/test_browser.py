@@ -167,6 +167,9 @@ def wait_for_live_run(page, *, status: str = "finished") -> None:
     """The D(x) chart, a fixed-noise sample grid, and the progress line showing `status`."""
     page.wait_for_selector('[data-testid="stPlotlyChart"] .legendtext:text-is("D(x)")')
     page.wait_for_selector('[data-testid="stPlotlyChart"] .legendtext:text-is("D(G(z))")')
+    page.wait_for_function(  # the D(x) trace has points, not just a legend entry
+        "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .scatterlayer .trace')]"
+        ".some(t => (t.querySelector('.js-line')?.getAttribute('d') || '').length > 10)")
     page.locator('[data-testid="stImage"] img:visible').first.wait_for()
     page.get_by_text("The same 64 noise vectors", exact=False).first.wait_for()
     page.locator('[data-testid="stProgress"]', has_text=status).first.wait_for()

@@ -62,6 +62,14 @@ def run_csv(job: TrainingJob) -> bytes:
     return out.getvalue().encode()
 
 
+def latest_grid(job: TrainingJob) -> bytes:
+    """The newest fixed-noise grid as PNG bytes."""
+    got = job.grid_png(1 << 30)  # the index is clamped to the newest grid
+    if got is None:
+        raise ValueError("no sample grid yet")
+    return got[1]
+
+
 def training_gif(job: TrainingJob, *, duration_ms: int = 250) -> bytes:
     """The fixed-noise grids of the run, oldest first, as an animated GIF."""
     pngs = job.grid_pngs()

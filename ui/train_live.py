@@ -12,6 +12,7 @@ from gan_core.jobs import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, Jo
 from ui import state
 from ui.figures import loss_figure, probability_figure
 from ui.train_checks import banners
+from ui.train_controls import control_group
 
 
 def _clock(seconds: float | None) -> str:
@@ -46,10 +47,11 @@ def _status_line(snap: JobSnapshot) -> None:
 
 
 def _charts(rows: list[dict]) -> None:
+    # Before the first rows the chart is drawn empty (axes and the 0.5 band): the browser loads Plotly meanwhile.
+    st.plotly_chart(probability_figure(rows), key="chart_prob", config={"displaylogo": False})
     if not rows:
         st.caption("The curves appear after the first steps.")
         return
-    st.plotly_chart(probability_figure(rows), key="chart_prob", config={"displaylogo": False})
     st.caption("**D(x)**: D's mean probability that real images are real. **D(G(z))**: the same for generated "
                "images, before the D update (solid) and after it (dotted; what G trains against). Near the "
                "green 0.5 band neither side is winning.")
@@ -73,13 +75,18 @@ def _grid(job: TrainingJob, snap: JobSnapshot) -> None:
         st.image(png, caption=f"The same 64 noise vectors z through G at step {step:,}", width="stretch")
 
 
+def _page_state(snap: JobSnapshot) -> str:
+    """What the parts outside the fragment depend on: the set of control buttons."""
+    return control_group(snap.status)
+
+
 def _body(job_id: str) -> None:
     job = state.current_job()
     if job is None or job.id != job_id:
         return
     snap = job.snapshot(since=1 << 62)   # everything but the history rows
-    if state.status_changed(job.id, snap.status):
-        st.rerun()                       # the controls outside this fragment must follow the new status
+    if state.status_changed(job.id, _page_state(snap)):
+        st.rerun()                       # the controls / save section outside this fragment must follow
     rows = state.job_history(job)
     _progress(snap)
     _status_line(snap)
@@ -96,5 +103,17 @@ def live_panel(job: TrainingJob) -> None:
     """Draw the live panel; it refreshes itself every second while the run is queued, loading, running or paused."""
     snap = job.snapshot(since=1 << 62)
     active = snap.status in ACTIVE or snap.status == QUEUED
-    state.status_changed(job.id, snap.status)   # what the controls above were drawn for
+    state.status_changed(job.id, _page_state(snap))   # what the controls and save section were drawn for
     st.fragment(_body, run_every="1s" if active else None)(job.id)
+
+
+def empty_panel() -> None:
+    """Before any run: the empty D(x) / D(G(z)) chart (axes and the 0.5 band) saying what will appear there. It
+    also lets the browser load its charting code before Start training is pressed."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(probability_figure([], height=260), key="chart_prob_empty", config={"displaylogo": False})
+    with right:
+        st.caption("Once training starts: D(x) and D(G(z)) on the left, refreshed every second, with the losses "
+                   "below; here, the same 64 noise vectors through G as it learns. Pause, step once, resume or "
+                   "stop at any time; switching pages does not stop the run.")
