@@ -23,7 +23,7 @@ import torch
 
 from .checkpoint import CheckpointError
 from .config import ConfigError, ModelConfig
-from .models import Generator
+from .models import Generator, check_size
 
 MAX_PTH_BYTES = 256 << 20   # a 64 px netG at ngf=64 is ~14 MB; refuse anything absurdly larger before reading
 
@@ -83,11 +83,12 @@ def generator_from_pth(source: str | Path | bytes | io.BytesIO, *, nz: int, ngf:
     try:
         cfg = ModelConfig(preset="dcgan", image_size=64, channels=channels, z_dim=nz, g_width=ngf,
                           d_width=ngf).validate()
+        check_size(cfg)
     except ConfigError as exc:
         raise CheckpointError(str(exc)) from None
     state = _rename(read_state_dict(source))
-    generator = Generator(cfg)
-    expected = generator.state_dict()
+    with torch.device("meta"):             # shapes only: nothing is allocated until the file is known to fit
+        expected = Generator(cfg).state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:
@@ -99,6 +100,7 @@ def generator_from_pth(source: str | Path | bytes | io.BytesIO, *, nz: int, ngf:
             guess = _guess_text(state)
             raise CheckpointError(f"{k.replace('body.', 'main.')} has shape {tuple(state[k].shape)} but nz={nz}, "
                                   f"ngf={ngf}, channels={channels} needs {tuple(v.shape)}{guess}")
+    generator = Generator(cfg)
     generator.load_state_dict({k: state[k].to(v.dtype) for k, v in expected.items()}, strict=True)
     return generator.eval(), cfg
 

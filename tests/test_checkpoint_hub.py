@@ -208,3 +208,12 @@ def test_pth_import_refuses_pickles_and_non_state_dicts(tmp_path):
         generator_from_pth(buf.getvalue(), nz=16, ngf=4, channels=3)
     with pytest.raises(CheckpointError):
         generator_from_pth(b"not a torch file", nz=16, ngf=4, channels=3)
+
+
+def test_pth_import_refuses_oversized_sizes_before_allocating():
+    from gan_core.pth_import import generator_from_pth
+
+    buf = io.BytesIO()
+    torch.save(_trained_looking_netg().state_dict(), buf)
+    with pytest.raises(CheckpointError, match="parameters"):
+        generator_from_pth(buf.getvalue(), nz=100, ngf=1024, channels=3)   # ~2 GB of weights: refused up front
