@@ -156,6 +156,7 @@ def test_upload_config_and_safetensors(page, tiny_checkpoint):
     no_errors(page)
     assert "uploads" in page.session_state["explore_source"]
     assert {m.label: m.value for m in page.metric}["z-dim"] == "8"
+    assert page.expander[0].label.startswith("Generator: ") and page.expander[0].label.endswith("(uploaded)")
 
 
 def test_pickle_upload_is_refused(page, tiny_checkpoint):

@@ -116,6 +116,7 @@ def _hub_ui(current: str | None) -> None:
             st.error(f"Could not load {source}: {exc}")
         else:
             _set(source)
+            st.rerun()
 
 
 def _upload_ui() -> None:
@@ -127,6 +128,8 @@ def _upload_ui() -> None:
             _set(str(save_uploaded_checkpoint(cfg.getvalue(), weights.getvalue())))
         except CheckpointError as exc:
             st.error(f"Could not use the uploaded files: {exc}")
+        else:
+            st.rerun()
 
 
 def _pth_ui() -> None:
@@ -146,6 +149,8 @@ def _pth_ui() -> None:
             _set(str(import_pth_upload(up.getvalue(), up.name, nz=int(nz), ngf=int(ngf), channels=int(nc))))
         except CheckpointError as exc:
             st.error(f"Could not import {up.name}: {exc}")
+        else:
+            st.rerun()
 
 
 def _pth_hint(data: bytes) -> str:
@@ -171,6 +176,8 @@ def _runs_ui() -> None:
             _set(resolve_job_source(f"job:{pick}"))
         except CheckpointError as exc:
             st.error(str(exc))
+        else:
+            st.rerun()
 
 
 def current_source() -> str | None:
