@@ -279,3 +279,16 @@ def test_pick_keyframes_from_grid_and_shuffle(page):
     no_errors(page)
     start, end = map(int, page.text_input(key="explore_seeds").value.split("-"))
     assert end - start == 15
+
+
+def test_page_downloads_equal_cli_outputs(page, tiny_checkpoint, tmp_path):
+    """Same checkpoint and seeds: the page's grid PNG, strip PNG and GIF are the CLI's files, byte for byte."""
+    from gan_core.cli import main
+
+    ck = str(tiny_checkpoint)
+    assert main(["sample", "--checkpoint", ck, "--seeds", "3,11,12,13", "--out", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").read_bytes() == payload(page, "dl_grid_png")
+    for out, key in (("i.png", "dl_strip_png"), ("i.gif", "dl_gif")):
+        assert main(["interpolate", "--checkpoint", ck, "--seeds", "3,11", "--steps", "5",
+                     "--out", str(tmp_path / out)]) == 0
+        assert (tmp_path / out).read_bytes() == payload(page, key), out

@@ -150,8 +150,8 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> None:
     f = frames[mode]
     tag = "-".join(map(str, keys))
     d1, d2, d3, d4 = st.columns(4)
-    _download(d1, "Strip (PNG)", img.png_file(f.images, nrow=min(n, 16)), f"{mode}_{tag}.png", "image/png",
-              "dl_strip_png")
+    _download(d1, "Strip (PNG)", img.png_file(f.images, nrow=steps), f"{mode}_{tag}.png", "image/png",
+              "dl_strip_png")   # one row per segment, as `python -m gan_core interpolate --out x.png`
     _download(d2, "Frames (ZIP of PNGs)", img.zip_file(f.images, img.path_names(mode, keys, n)),
               f"{mode}_{tag}.zip", "application/zip", "dl_strip_zip")
     _download(d3, "Animation (GIF)", img.gif_file(f.images, duration_ms=duration, scale=img.gif_scale(size)),
