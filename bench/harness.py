@@ -155,6 +155,20 @@ def compare(case: Case, *, pairs: int, threads: int) -> dict:
     return {"case": asdict(case), "threads": threads, "runs": runs, "wall": wall, "cpu": cpu}
 
 
+def markdown(results: list[dict]) -> str:
+    """BENCHMARKS.md table rows for `results` (as written by --json): one row per case and figure."""
+    rows = ["| case | threads | figure | reference median (min-max) | gan_core median (min-max) | ratio median "
+            "(min-max) | pairs |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        for key, unit in (("wall", "img/s"), ("cpu", "img/CPU-s")):
+            s = r[key]
+            rows.append(f"| {r['case']['name']} | {r['threads']} | {unit} | {s['reference_median']:.1f} "
+                        f"({s['reference_range'][0]:.1f}-{s['reference_range'][1]:.1f}) | {s['gan_core_median']:.1f} "
+                        f"({s['gan_core_range'][0]:.1f}-{s['gan_core_range'][1]:.1f}) | **{s['ratio_median']:.2f}x** "
+                        f"({s['ratio_range'][0]:.2f}-{s['ratio_range'][1]:.2f}) | {len(s['ratios'])} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.harness", description=__doc__.split("\n\n")[0])
     p.add_argument("--case", action="append", choices=sorted(CASES), help="repeatable; default: all")
@@ -162,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="override the case's step count")
     p.add_argument("--threads", type=int, help="intra-op threads for both sides (default: torch's default)")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--markdown", metavar="JSON", help="print BENCHMARKS.md rows from an earlier --json file")
     p.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     p.add_argument("--case-json", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -170,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         torch.set_num_threads(args.threads)
         print(json.dumps(run_side(args.worker, Case(**json.loads(args.case_json)))), flush=True)
+        return 0
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())["results"]))
         return 0
     threads = args.threads or torch.get_num_threads()
     results = []
