@@ -235,11 +235,18 @@ def card_facts(loaded: LoadedGenerator) -> dict[str, str]:
 
 
 def card_text(loaded: LoadedGenerator) -> str:
-    """README.md without its YAML header and image links (they point at files beside it)."""
+    """README.md without its YAML header, its sample-image section (shown above it) and with headings made
+    smaller (h1 -> h4), to sit inside an expander."""
     readme = loaded.path / "README.md"
     if not readme.is_file():
-        return json.dumps(loaded.info, indent=2)
+        return "```json\n" + json.dumps(loaded.info, indent=2) + "\n```"
     text = readme.read_text(encoding="utf-8", errors="replace")
     if text.startswith("---"):
         text = text.split("---", 2)[-1]
-    return "\n".join(line for line in text.splitlines() if not line.startswith("!["))
+    out, in_code = [], False
+    for ln in text.splitlines():
+        in_code ^= ln.startswith("```")
+        if not in_code and (ln.startswith("![") or ln.startswith("## Samples")):
+            continue
+        out.append("###" + ln if ln.startswith("#") and not in_code else ln)
+    return "\n".join(out)
