@@ -6,12 +6,15 @@
    live sample grid is shown.
 3. in-app throughput vs the CLI: a run of N steps with the page open (the live fragment redrawing every second in
    the same process) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
-   Both figures are steady-state images/s after the 5 warm-up steps: the CLI prints `images_per_s=`
-   (Run.steady_images_per_s); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
-   steps 6..N, i.e. images over wall time).
+   Both figures are steady-state images/s: the CLI prints `images_per_s=` (Run.steady_images_per_s, after 5
+   warm-up steps); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
+   steps 11..N, i.e. images over wall time). Both use the engine's defaults (metrics read every 10 steps).
 
-    python -m bench.app_bench                      # all three, 3 repeats / pairs
-    python -m bench.app_bench --only throughput --steps 200 --pairs 3
+    python -m bench.app_bench                      # all three, 3 repeats / pairs, 1 intra-op thread
+    python -m bench.app_bench --only throughput --steps 200 --pairs 3 --threads 2
+
+`--threads` sets OMP_NUM_THREADS for the server and the CLI alike. On a 2-core machine shared with other jobs,
+2 threads can be 20x slower than 1 (each parallel op waits for a descheduled thread), so 1 is the default here.
 """
 from __future__ import annotations
 
@@ -33,13 +36,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-WARMUP = 5
+WARMUP = 10  # rows of the first metrics flush (steps 1-10) hold the warm-up; the CLI skips 5 steps
 
 
 def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+THREADS: dict[str, str] = {}  # extra environment for every subprocess (OMP_NUM_THREADS)
 
 
 class Server:
@@ -54,7 +60,7 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, "DCGAN_STUDIO_HOME": self.home}, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env={**os.environ, **THREADS, "DCGAN_STUDIO_HOME": self.home}, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
 
     def wait_healthy(self, timeout: float = 120) -> float:
@@ -164,9 +170,20 @@ def app_images_per_s(p, steps: int) -> float:
         page.get_by_text("Advanced", exact=True).click()
         _set_number(page, "Max steps (0 = all epochs)", steps)
         page.get_by_role("button", name="Start training").click()
-        page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="finished").first.wait_for()
-        with page.expect_download() as dl:
-            page.get_by_role("button", name="Run CSV").click()
+        try:
+            page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="finished").first.wait_for()
+        except Exception:
+            page.screenshot(path=str(Path(tempfile.gettempdir()) / "app_bench_failure.png"))
+            raise
+        time.sleep(1.5)  # the page's rerun after "finished" redraws the download buttons
+        for attempt in range(3):
+            try:
+                with page.expect_download(timeout=30_000) as dl:
+                    page.get_by_role("button", name="Run CSV").click()
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         text = Path(dl.value.path()).read_text()
         browser.close()
     finally:
@@ -182,9 +199,10 @@ def cli_images_per_s(steps: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [sys.executable, "-m", "gan_core", "train", "--dataset", "digits", "--preset", "dcgan", "--epochs", "10",
-             "--max-steps", str(steps), "--sample-every", "25", "--metrics-every", "5", "--device", "auto",
+             "--max-steps", str(steps), "--sample-every", "25", "--device", "auto",
              "--quiet", "--out", str(Path(tmp) / "run")],
-            cwd=ROOT, env={**os.environ, "DCGAN_STUDIO_HOME": tmp}, capture_output=True, text=True, check=True)
+            cwd=ROOT, env={**os.environ, **THREADS, "DCGAN_STUDIO_HOME": tmp}, capture_output=True, text=True,
+            check=True)
     return float(re.search(r"images_per_s=([\d.]+)", out.stdout).group(1))
 
 
@@ -194,7 +212,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the server and the CLI (0: unset)")
     args = ap.parse_args(argv)
+    if args.threads:
+        THREADS["OMP_NUM_THREADS"] = str(args.threads)
     only = set(args.only or ("cold", "first", "throughput"))
     from playwright.sync_api import sync_playwright
 
@@ -203,8 +224,9 @@ def main(argv: list[str] | None = None) -> None:
             runs = cold_start(p, args.repeats)
             for r in runs:
                 print("cold start:", {k: round(v, 2) for k, v in r.items()}, flush=True)
-            print(f"cold start median: open->first paint {statistics.median(r['open_to_first_paint_s'] for r in runs):.2f} s, "
-                  f"spawn->first paint {statistics.median(r['spawn_to_first_paint_s'] for r in runs):.2f} s", flush=True)
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            print(f"cold start median: open->first paint {med['open_to_first_paint_s']:.2f} s, "
+                  f"spawn->first paint {med['spawn_to_first_paint_s']:.2f} s", flush=True)
         if "first" in only:
             times = start_to_first(p, args.repeats)
             print("start -> first curve + grid (s):", [round(t, 2) for t in times],
@@ -215,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
                 app = app_images_per_s(p, args.steps)
                 cli = cli_images_per_s(args.steps)
                 ratios.append(app / cli)
-                print(f"pair {k + 1}: app {app:.0f} images/s, CLI {cli:.0f} images/s, ratio {app / cli:.2f}", flush=True)
+                print(f"pair {k + 1}: app {app:.0f} images/s, CLI {cli:.0f} images/s, ratio {app / cli:.2f}",
+                      flush=True)
             print(f"in-app / CLI throughput: median {statistics.median(ratios):.2f} "
                   f"(min {min(ratios):.2f}, max {max(ratios):.2f})", flush=True)
 

@@ -152,6 +152,14 @@ def open_settings(page) -> None:
         page.get_by_label("G width (ngf)", exact=True).wait_for()
 
 
+def download(page, label: str) -> bytes:
+    """Click a download button and return the file's bytes (deferred downloads are built on click)."""
+    wait_idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name=label).click()
+    return Path(info.value.path()).read_bytes()
+
+
 def start_short_run(page, *, max_steps: int = 20, width: int = 8) -> None:
     """On Train: digits, narrow G and D, Advanced -> Max steps, press Start training."""
     open_settings(page)
@@ -184,6 +192,10 @@ def test_train_journey(start_server, page):
     wait_for_live_run(page, status="finished")
     assert "job=" in page.url
     screenshot(page, "train_finished")
+
+    csv_text = download(page, "Run CSV").decode()
+    assert csv_text.startswith("# model.preset,dcgan") and "\n20," in csv_text      # config, then 20 steps
+    assert download(page, "Sample grid (PNG)")[:8] == b"\x89PNG\r\n\x1a\n"
 
     page.reload()                       # the job id in the URL reattaches this tab to the run
     wait_idle(page)

@@ -131,7 +131,7 @@ def macs_per_image(model: ModelConfig) -> tuple[int, int]:
             # each output element sums (C_in/groups) * kH * kW products; weight is (C_out, C_in/groups, kH, kW)
             counted[0] += output.numel() * w.shape[1] * w.shape[2] * w.shape[3]
         elif isinstance(module, torch.nn.ConvTranspose2d):
-            # each input element is scattered to (C_out/groups) * kH * kW outputs; weight is (C_in, C_out/groups, kH, kW)
+            # each input element scatters to (C_out/groups) * kH * kW outputs; weight: (C_in, C_out/groups, kH, kW)
             counted[0] += inputs[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]
         elif isinstance(module, torch.nn.Linear):
             counted[0] += module.in_features * module.out_features
@@ -209,7 +209,8 @@ def estimate(model: ModelConfig, train: TrainConfig, n_images: int) -> str:
     total = steps * train.epochs if not train.max_steps else min(train.max_steps, steps * train.epochs)
     per_epoch = steps * batch / rate
     return (f"Expected: about **{_fmt(per_epoch)} per epoch** ({steps} steps of {batch} images at "
-            f"~{rate:,.0f} images/s, from two quick timings on this machine scaled by the model's compute); the whole run ≈ {_fmt(total * batch / rate)}.")
+            f"~{rate:,.0f} images/s, from two quick timings on this machine scaled by the model's compute); "
+            f"the whole run ≈ {_fmt(total * batch / rate)}.")
 
 
 def _fmt(seconds: float) -> str:

@@ -144,8 +144,7 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
         train = TrainConfig(epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch_size),
                             lr_g=float(lr_g), lr_d=float(lr_d), beta1=float(beta1), beta2=float(beta2),
                             g_steps=int(g_steps), d_steps=int(d_steps), label_smoothing=float(smoothing),
-                            seed=int(seed), device=device, sample_every=int(sample_every),
-                            metrics_every=5).validate()
+                            seed=int(seed), device=device, sample_every=int(sample_every)).validate()
     except ConfigError as exc:
         return None, None, str(exc)
     return model, train, None
