@@ -215,8 +215,9 @@ def test_banners_explain_d_wins_collapse_and_divergence():
     from ui.train_checks import banners
 
     assert banners(_rows(60), status="running", error=None) == []
-    kinds = [b.kind for b in banners(_rows(60, d_real=0.99, d_fake=0.01), status="running", error=None)]
+    kinds = [b.kind for b in banners(_rows(300, d_real=0.99, d_fake=0.01), status="running", error=None)]
     assert kinds == ["d_wins"]
+    assert banners(_rows(150, d_real=0.99, d_fake=0.01), status="running", error=None) == []  # early: normal
     collapsed = _rows(60, div=[(0, 0.004), (20, 0.2), (40, 0.25), (59, 0.05)])
     assert [b.kind for b in banners(collapsed, status="running", error=None)] == ["collapse"]
     healthy = _rows(60, div=[(0, 0.004), (20, 0.2), (59, 0.22)])

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-D_WINS_WINDOW = 50        # steps looked at
+D_WINS_WINDOW = 100       # steps looked at
+D_WINS_AFTER = 200        # a fresh D wins for a while in most healthy runs: judge only after this many steps
 D_WINS_REAL = 0.95        # mean D(x) above this ...
 D_WINS_FAKE = 0.05        # ... and mean D(G(z)) below this: D tells them apart perfectly, G gets no gradient
 COLLAPSE_MIN_PEAK = 0.08  # the samples must have been diverse once (a fresh G's samples all look alike)
@@ -24,7 +25,7 @@ class Banner:
 
 def d_wins(rows: Sequence[dict]) -> Banner | None:
     """D(x) -> 1 and D(G(z)) -> 0 over the last D_WINS_WINDOW steps."""
-    if len(rows) < D_WINS_WINDOW:
+    if len(rows) < D_WINS_WINDOW or rows[-1]["step"] <= D_WINS_AFTER:
         return None
     last = rows[-D_WINS_WINDOW:]
     real = sum(r["d_real"] for r in last) / len(last)
