@@ -208,3 +208,40 @@ def test_train_journey(start_server, page):
     wait_idle(page)
     shot = screenshot(page, "train_after_explore")
     assert shot.stat().st_size > 10_000
+
+
+# ---- Explore journey (issue 4) ----
+def test_explore_journey(start_server, page):
+    """Explore opens on the default (first) bundled generator; two keyframe seeds give lerp and slerp strips; the
+    GIF download is a real animated GIF of the path (16 frames)."""
+    import io
+
+    from PIL import Image
+
+    from gan_core.checkpoint import bundled_checkpoints
+
+    names = bundled_checkpoints()
+    if not names:
+        pytest.skip("no bundled checkpoint in checkpoints/")
+    open_page(page, start_server)
+    go_to(page, "Explore")
+    page.get_by_text(f"Generator: {names[0]}").first.wait_for()       # the default bundled model
+    page.get_by_text("Latent nudging").first.wait_for()
+    keys = page.get_by_label("Keyframe seeds A, B (, C …)", exact=True)
+    keys.fill("7, 42")
+    keys.press("Enter")
+    page.get_by_text("16 frames: 7 → 42").first.wait_for()
+    wait_idle(page)
+    for mode in ("lerp", "slerp"):
+        page.locator('[data-testid="stMarkdownContainer"] strong', has_text=mode).first.wait_for()
+    strips = page.locator('[data-testid="stImage"] img')
+    assert strips.count() >= 16 + 2 + 2                                # grid, two strips, two frame views
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Animation (GIF)").click()
+    download = info.value
+    assert download.suggested_filename == "slerp_7-42.gif"
+    data = Path(download.path()).read_bytes()
+    gif = Image.open(io.BytesIO(data))
+    assert gif.format == "GIF" and gif.n_frames == 16
+    shot = screenshot(page, "explore_strip")
+    assert shot.stat().st_size > 10_000
