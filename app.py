@@ -11,6 +11,10 @@ PAGES = [
     st.Page("pages/evaluate.py", title="Evaluate", icon="📏", url_path="evaluate"),
 ]
 page = st.navigation(PAGES)
+
+from ui.boot import navigation_ready  # noqa: E402
+
+navigation_ready()
 page.run()
 
 # After the page: the sidebar needs torch (device, job state), and importing it first would delay the first paint.

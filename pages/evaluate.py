@@ -1,6 +1,10 @@
 """Evaluate page: score a generator (FID / KID / IS, the offline digits score) and compare runs side by side."""
 import streamlit as st
 
+from ui.boot import through_app
+
+through_app()
+
 from ui.evaluate_compare import compare_section
 from ui.evaluate_run import score_section
 

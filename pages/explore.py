@@ -2,6 +2,10 @@
 between keyframes (lerp and slerp side by side, animated), nudge single z dimensions, download, publish."""
 import streamlit as st
 
+from ui.boot import through_app
+
+through_app()
+
 from ui import explore_sections as sections
 from ui import explore_sources as sources
 

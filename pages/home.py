@@ -1,6 +1,10 @@
 """Home page: what DCGAN Studio does, the device it found, and the bundled checkpoints as a small gallery."""
 import streamlit as st
 
+from ui.boot import through_app
+
+through_app()
+
 st.title("DCGAN Studio")
 st.markdown(
     "Train **deep convolutional GANs** on your own images and watch them learn: a generator *G* turns random "

@@ -5,6 +5,10 @@ reloading the tab (?job= in the URL) reattaches to it. Once a run exists the set
 """
 import streamlit as st
 
+from ui.boot import through_app
+
+through_app()
+
 from ui import state, widgets
 from ui.train_controls import controls, save_and_downloads
 from ui.train_data import estimate, load, preview
