@@ -81,8 +81,9 @@ def test_tiny_run_streams_history_and_finishes(at):
     assert not at.exception
     poll(at, lambda a: "finished" in status_text(a))
     charts = at.get("plotly_chart")
-    assert len(charts) == 2
+    assert [c.key for c in charts] == ["chart_prob", "chart_loss", "chart_collapse"]
     assert '"D(x)"' in charts[0].proto.spec and '"D(G(z))"' in charts[0].proto.spec
+    assert "diversity" in charts[2].proto.spec                          # the mode-collapse signal is plotted
     assert "step 6/6" in status_text(at)
     assert any("Finished" in s.value for s in at.success)
     assert [b.label for b in at.button][:1] == ["Start training"]      # controls followed the status

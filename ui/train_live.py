@@ -10,6 +10,7 @@ import streamlit as st
 
 from gan_core.jobs import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, JobSnapshot, TrainingJob
 from ui import state
+from ui.evaluate_figures import compare_collapse_figure
 from ui.figures import loss_figure, probability_figure
 from ui.train_checks import banners
 from ui.train_controls import control_group
@@ -75,6 +76,15 @@ def _grid(job: TrainingJob, snap: JobSnapshot) -> None:
         st.image(png, caption=f"The same 64 noise vectors z through G at step {step:,}", width="stretch")
 
 
+def _collapse_chart(rows: list[dict]) -> None:
+    """The mode-collapse signals logged at each grid: diversity, and digits covered for digits runs."""
+    fig = compare_collapse_figure({"samples": rows}, height=260)
+    if fig is not None:
+        st.plotly_chart(fig, key="chart_collapse", config={"displaylogo": False})
+        st.caption("Diversity: mean distance between the fixed-noise samples (near 0 = collapse). Digits covered: "
+                   "how many of 0-9 the digits classifier finds among them (digits runs only).")
+
+
 def _page_state(snap: JobSnapshot) -> str:
     """What the parts outside the fragment depend on: the set of control buttons."""
     return control_group(snap.status)
@@ -97,6 +107,7 @@ def _body(job_id: str) -> None:
         _charts(rows)
     with right:
         _grid(job, snap)
+        _collapse_chart(rows)
 
 
 def live_panel(job: TrainingJob) -> None:
