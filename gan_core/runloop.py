@@ -49,6 +49,7 @@ class Run:
         self._last_flush_time = time.perf_counter()
         self._last_flush_step = self.trainer.step_count
         self._steady_start: tuple[int, float] | None = None
+        self._extras: dict[int, dict] = {}   # step -> grid signals (diversity, coverage) for its history row
         self._advances = 0   # steps taken by this Run (a resumed trainer starts at a later step_count)
         self._last_good = self.trainer.snapshot_weights()
         self._last_good_step = self.trainer.step_count
@@ -67,10 +68,13 @@ class Run:
             _sync(t.device)
             self._steady_start = (t.step_count, time.perf_counter())
         last = t.done
-        if len(self._pending) >= t.cfg.metrics_every or m.epoch_end or last:
-            self.flush()
+        grid = None
         if t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1:
-            self.render_grid()
+            grid = self._make_grid()           # before the flush, so the step's row is whole when appended
+        if len(self._pending) >= t.cfg.metrics_every or m.epoch_end or last:
+            self.flush()                       # raises on divergence: then this grid is never published
+        if grid is not None:
+            self._publish(grid)
         return m
 
     def flush(self) -> list[dict]:
@@ -83,7 +87,8 @@ class Run:
         rate = steps * self.trainer.batch_size / max(now - self._last_flush_time, 1e-9)
         rows = []
         for m, v in zip(self._pending, values.tolist()):
-            rows.append({"step": m.step, "epoch": m.epoch, **dict(zip(METRIC_NAMES, v)), "images_per_s": rate})
+            rows.append({"step": m.step, "epoch": m.epoch, **dict(zip(METRIC_NAMES, v)), "images_per_s": rate,
+                         **self._extras.pop(m.step, {})})
         pending, self._pending = self._pending, []
         self._last_flush_time, self._last_flush_step = now, pending[-1].step
         bad = [r["step"] for r in rows if not all(map(_finite, (r[k] for k in METRIC_NAMES)))]
@@ -96,24 +101,33 @@ class Run:
         self._last_good_step = self.trainer.step_count
         return rows
 
-    def render_grid(self) -> Grid:
+    def _make_grid(self) -> Grid:
         samples = self.trainer.sample_fixed()                             # (64, C, H, W) uint8
         self.last_samples = samples
         g = Grid(self.trainer.step_count, self.trainer.epoch, grid_png(samples), sample_diversity(samples))
+        if self.trainer.cfg.dataset.strip().lower() == "digits":
+            from .digits_score import samples_coverage  # lazy: only digits runs pay for the classifier
+
+            g.coverage = samples_coverage(samples)
+        signals = {"diversity": g.diversity, **({"coverage": g.coverage} if g.coverage is not None else {})}
+        if self.history and self.history[-1]["step"] == g.step:          # its row is already out
+            self.history[-1].update(signals)
+        else:                                                            # joins its row at the next flush
+            self._extras[g.step] = signals
+        return g
+
+    def _publish(self, g: Grid) -> None:
         if self.grids and self.grids[-1].step == g.step:
             self.grids[-1] = g
         else:
             self.grids.append(g)
         if len(self.grids) > MAX_GRIDS:  # keep the first and the newest; thin the middle
             self.grids = self.grids[:1] + self.grids[1:-1:2] + self.grids[-1:]
-        if self.trainer.cfg.dataset.strip().lower() == "digits":
-            from .digits_score import samples_coverage  # lazy: only digits runs pay for the classifier
 
-            g.coverage = samples_coverage(samples)
-        if self.history and self.history[-1]["step"] == g.step:
-            self.history[-1]["diversity"] = g.diversity
-            if g.coverage is not None:
-                self.history[-1]["coverage"] = g.coverage
+    def render_grid(self) -> Grid:
+        """Render and publish the fixed-noise grid of the current step now."""
+        g = self._make_grid()
+        self._publish(g)
         return g
 
     def steady_images_per_s(self) -> float:

@@ -68,6 +68,8 @@ def test_fixed_noise_grid_every_n_steps_and_epoch_end(tiny_model, tiny_images):
     cfg = TrainConfig(epochs=1, batch_size=16, sample_every=3, device="cpu")   # 4 steps per epoch
     run = _run(tiny_model, cfg, tiny_images, 4)
     assert [g.step for g in run.grids] == [1, 3, 4]
+    # each grid's collapse signal sits in its step's row, present from the moment the row is appended
+    assert [r["step"] for r in run.history if "diversity" in r] == [1, 3, 4]
     assert run.grids[-1].png.startswith(b"\x89PNG")
     assert 0 < run.grids[-1].diversity
 
