@@ -152,12 +152,25 @@ def open_settings(page) -> None:
         page.get_by_label("G width (ngf)", exact=True).wait_for()
 
 
-def download(page, label: str) -> bytes:
-    """Click a download button and return the file's bytes (deferred downloads are built on click)."""
-    wait_idle(page)
-    with page.expect_download() as info:
-        page.get_by_role("button", name=label).click()
-    return Path(info.value.path()).read_bytes()
+def download(page, label: str, *, with_info: bool = False):
+    """Click a download button and return the file's bytes (deferred downloads are built on click).
+
+    A click that lands while a rerun is replacing the button is lost, so a click with no download within
+    40 s is retried (3 tries) before failing.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        wait_idle(page)
+        try:
+            with page.expect_download(timeout=40_000) as info:
+                page.get_by_role("button", name=label).click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    data = Path(info.value.path()).read_bytes()
+    return (data, info.value) if with_info else data
 
 
 def start_short_run(page, *, max_steps: int = 20, width: int = 8) -> None:
@@ -236,11 +249,8 @@ def test_explore_journey(start_server, page):
         page.locator('[data-testid="stMarkdownContainer"] strong', has_text=mode).first.wait_for()
     strips = page.locator('[data-testid="stImage"] img')
     assert strips.count() >= 16 + 2 + 2                                # grid, two strips, two frame views
-    with page.expect_download() as info:
-        page.get_by_role("button", name="Animation (GIF)").click()
-    download = info.value
-    assert download.suggested_filename == "slerp_7-42.gif"
-    data = Path(download.path()).read_bytes()
+    data, got = download(page, "Animation (GIF)", with_info=True)
+    assert got.suggested_filename == "slerp_7-42.gif"
     gif = Image.open(io.BytesIO(data))
     assert gif.format == "GIF" and gif.n_frames == 16
     shot = screenshot(page, "explore_strip")
