@@ -10,7 +10,8 @@ import pytest
 
 from gan_core.config import TrainConfig
 from gan_core.data import ImageSet
-from gan_core.jobs import ACTIVE, QUEUED, RUNNING, STOPPED, JobManager, TrainingJob
+from gan_core.jobmanager import JobManager
+from gan_core.jobs import ACTIVE, QUEUED, RUNNING, STOPPED, TrainingJob
 
 
 def wait_for(cond, timeout=60.0):

@@ -24,7 +24,8 @@ from gan_core.checkpoint import load_generator, save_checkpoint
 from gan_core.cli import main as cli_main
 from gan_core.config import TrainConfig
 from gan_core.data import ImageSet
-from gan_core.jobs import FAILED, FINISHED, PAUSED, JobManager, TrainingJob
+from gan_core.jobmanager import JobManager
+from gan_core.jobs import FAILED, FINISHED, PAUSED, TrainingJob
 from gan_core.models import Generator
 from gan_core.trainer import Trainer
 

@@ -9,7 +9,8 @@ import uuid
 
 import streamlit as st
 
-from gan_core.jobs import JobManager, TrainingJob
+from gan_core.jobmanager import JobManager
+from gan_core.jobs import TrainingJob
 
 OWNER = "owner_id"
 JOB = "job_id"
