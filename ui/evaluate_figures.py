@@ -65,7 +65,9 @@ def compare_loss_figure(runs: Mapping[str, Sequence[dict]], *, smoothing: float 
                    y_title="loss", height=height)
 
 
-def compare_collapse_figure(runs: Mapping[str, Sequence[dict]], *, height: int = 300) -> go.Figure | None:
+def compare_collapse_figure(runs: Mapping[str, Sequence[dict]], *, height: int = 300,
+                            title: str = "Mode collapse: diversity (solid) and digits covered (dashed)"
+                            ) -> go.Figure | None:
     """Mode-collapse signals per grid: sample diversity (solid, left axis) and digits coverage (dashed, right
     axis, 0-10). None when no run recorded either."""
     fig = go.Figure()
@@ -81,5 +83,4 @@ def compare_collapse_figure(runs: Mapping[str, Sequence[dict]], *, height: int =
         return None
     fig.update_layout(yaxis2=dict(title="digits covered (of 10)", overlaying="y", side="right", range=[0, 10.5],
                                   tickmode="linear", tick0=0, dtick=2, showgrid=False))
-    return _layout(fig, title="Mode collapse: diversity (solid) and digits covered (dashed)",
-                   y_title="mean pairwise distance", height=height)
+    return _layout(fig, title=title, y_title="mean pairwise distance", height=height)

@@ -78,8 +78,9 @@ def _grid(job: TrainingJob, snap: JobSnapshot) -> None:
 
 def _collapse_chart(rows: list[dict]) -> None:
     """The mode-collapse signals logged at each grid: diversity, and digits covered for digits runs."""
-    fig = compare_collapse_figure({"samples": rows}, height=260)
+    fig = compare_collapse_figure({"samples": rows}, height=280, title="Mode collapse signals")
     if fig is not None:
+        fig.update_layout(legend=dict(y=-0.3))                  # clear of the x-axis title in this narrow column
         st.plotly_chart(fig, key="chart_collapse", config={"displaylogo": False})
         st.caption("Diversity: mean distance between the fixed-noise samples (near 0 = collapse). Digits covered: "
                    "how many of 0-9 the digits classifier finds among them (digits runs only).")
