@@ -113,7 +113,7 @@ def ensure_inception_weights(progress: Progress | None = None, *, timeout: float
 
 @contextlib.contextmanager
 def _weights_only_loads() -> Iterator[None]:
-    """torch-fidelity loads the cached file with torch.load(weights_only=False); torch's documented switch
+    """torch-fidelity loads the cached file with full unpickling (weights_only off); torch's documented switch
     TORCH_FORCE_WEIGHTS_ONLY_LOAD makes that load tensors only (no pickle code runs)."""
     old = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"

@@ -12,15 +12,8 @@ from gan_core.config import TrainConfig
 from gan_core.data import ImageSet
 from gan_core.jobmanager import JobManager
 from gan_core.jobs import ACTIVE, QUEUED, RUNNING, STOPPED, TrainingJob
+from waiting import wait_for
 
-
-def wait_for(cond, timeout=60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture

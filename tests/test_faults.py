@@ -28,17 +28,10 @@ from gan_core.jobmanager import JobManager
 from gan_core.jobs import FAILED, FINISHED, PAUSED, TrainingJob
 from gan_core.models import Generator
 from gan_core.trainer import Trainer
+from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def wait_for(cond, timeout=60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def train_cfg(steps: int, seed: int = 0) -> TrainConfig:

@@ -61,9 +61,9 @@ def hostile_files(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def test_payloads_are_armed_so_the_refusals_below_mean_something(tmp_path):
-    # positive control, in a temp dir: an unsafe load really does run the payload
-    f, marker = hostile_files(tmp_path)["netG.pt"]
-    torch.load(f, weights_only=False)
+    # positive control on our own file in a temp dir: plain unpickling really does run the payload
+    f, marker = hostile_files(tmp_path)["model.pkl"]
+    pickle.loads(f.read_bytes())
     assert marker.read_text() == "pwned"
 
 

@@ -7,15 +7,8 @@ from gan_core.config import TrainConfig
 from gan_core.data import ImageSet
 from gan_core.jobmanager import JobManager
 from gan_core.jobs import FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, TrainingJob
+from waiting import wait_for
 
-
-def wait_for(cond, timeout=60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
