@@ -125,7 +125,8 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
           f"preset={model_cfg.preset} size={model_cfg.image_size}x{model_cfg.image_size}x{model_cfg.channels} "
           f"z_dim={model_cfg.z_dim} widths={model_cfg.g_width}/{model_cfg.d_width} batch={trainer.batch_size} "
           f"steps={trainer.total_steps} ({trainer.steps_per_epoch}/epoch) lr_g={train_cfg.lr_g:g} "
-          f"lr_d={train_cfg.lr_d:g} amp={'bf16' if device.type == 'cuda' and train_cfg.amp else 'off'}",
+          f"lr_d={train_cfg.lr_d:g} amp={'bf16' if device.type == 'cuda' and train_cfg.amp else 'off'}"
+          f"{f' fast_cpu_layers={trainer.fast_cpu_layers}' if trainer.fast_cpu_layers else ''}",
           flush=True)
     command = "python -m gan_core " + shlex.join(list(argv))
 

@@ -38,6 +38,18 @@ def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: di
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+def _match_param_layouts(opt: torch.optim.Optimizer) -> None:
+    """Give each moment tensor its parameter's memory layout again. safetensors stores them contiguous (NCHW),
+    the parameters are channels_last, and fused Adam walks param, grad and moments as one flat buffer: with the
+    layouts mismatched it pairs the wrong elements and the resumed run silently trains on garbage."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            for name, value in state.items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    state[name] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     t = run.trainer
     tensors = {f"D.{k}": v for k, v in t.D.state_dict().items()}
@@ -63,6 +75,8 @@ def restore_training_state(run: Run, tensors: dict[str, torch.Tensor], meta: dic
     t.D.load_state_dict(d_state, strict=True)
     t.opt_g.load_state_dict(_unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
     t.opt_d.load_state_dict(_unflatten_optimizer("opt_d", tensors, meta["opt_d"]))
+    _match_param_layouts(t.opt_g)
+    _match_param_layouts(t.opt_d)
     # load_state_dict keeps the new param_groups' lr only if we set them again: the new TrainConfig wins.
     for opt, lr in ((t.opt_g, t.cfg.lr_g), (t.opt_d, t.cfg.lr_d)):
         for group in opt.param_groups:

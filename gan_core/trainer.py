@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from . import cpu_kernels
 from .config import ConfigError, ModelConfig, TrainConfig
 from .data import BatchSource
 from .models import Discriminator, Generator, check_size
@@ -88,7 +89,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, images: torch.Tensor,
-                 device: torch.device | None = None) -> None:
+                 device: torch.device | None = None, fast_cpu_kernels: bool = True) -> None:
         self.model_cfg, self.cfg = model_cfg.validate(), train_cfg.validate()
         check_size(model_cfg)
         if images.shape[1:] != (model_cfg.channels, model_cfg.image_size, model_cfg.image_size):
@@ -107,6 +108,11 @@ class Trainer:
         # faster per step in NHWC at 32x32 (bench/README.md). The data batches arrive NHWC too (BatchSource).
         self.G.to(memory_format=torch.channels_last)
         self.D.to(memory_format=torch.channels_last)
+        # CPU: GEMM forms of the layers oneDNN runs poorly (cpu_kernels.py; 4-14 % per step, BENCHMARKS.md).
+        # Not under torch.compile, which traces PyTorch's own layers.
+        self.fast_cpu_layers = 0
+        if self.device.type == "cpu" and fast_cpu_kernels and not train_cfg.compile:
+            self.fast_cpu_layers = cpu_kernels.accelerate(self.G) + cpu_kernels.accelerate(self.D)
         self._d_params = list(self.D.parameters())
         self.noise_gen = torch.Generator(device=self.device).manual_seed(train_cfg.seed + 1)
         self.data_gen = torch.Generator().manual_seed(train_cfg.seed + 2)
@@ -115,7 +121,8 @@ class Trainer:
         self.batch_size = self.data.batch_size
         fixed_gen = torch.Generator().manual_seed(train_cfg.seed + 3)
         self.fixed_z = torch.randn(FIXED_NOISE, model_cfg.z_dim, generator=fixed_gen).to(self.device)
-        opt_kw = dict(fused=True) if cuda else dict(foreach=True)
+        # Fused Adam: one kernel over all tensors (CUDA; CPU since torch 2.4, 2 % per step at the app's defaults).
+        opt_kw = dict(fused=True) if self.device.type in ("cuda", "cpu") else dict(foreach=True)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=train_cfg.lr_g,
                                       betas=(train_cfg.beta1, train_cfg.beta2), **opt_kw)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=train_cfg.lr_d,
