@@ -45,6 +45,8 @@ CASES = {c.name: c for c in (
     # 4,000 digits / 64 = 62 steps per epoch: 80 steps cross one epoch boundary (the reference re-spawns workers).
     Case("cpu-digits32", image_size=32, channels=1, steps=80, warmup=5),
     Case("cpu-rgb64", image_size=64, channels=3, steps=16, warmup=4),
+    # The app's default model (dcgan 28 px, widths 32): where a user on a CPU feels the engine.
+    Case("cpu-app28", image_size=28, channels=1, width=32, steps=200, warmup=10),
     # GPU: same nets; batch 256 on both sides (the reference's data path, not the GPU, is its limit there).
     Case("cuda-digits32", image_size=32, channels=1, batch_size=256, steps=300, warmup=30, device="cuda"),
     Case("cuda-rgb64", image_size=64, channels=3, batch_size=256, steps=200, warmup=30, device="cuda"),
