@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="checkpoint folder to write (default: runs/<preset>-<dataset>-<time>)")
     t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--threads", type=int, help="CPU threads for training (default: one per core). On a machine "
+                   "shared with other busy processes, 1 is often much faster than 2")
 
     s = sub.add_parser("sample", help="generate images from a checkpoint")
     s.add_argument("--checkpoint", required=True, help="folder, bundled name, or Hub repo id[@revision]")
@@ -102,6 +104,7 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .resume import configs_from_state, restore_training_state, training_state
     from .runloop import Run
     from .trainer import Trainer, TrainingDiverged, describe_device, resolve_device
+    import torch
 
     meta = None
     if args.resume:
@@ -112,6 +115,10 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     else:
         model_cfg, train_cfg = configs_from_args(args)
     device = resolve_device(train_cfg.device)
+    if args.threads is not None:
+        if not 1 <= args.threads <= 1024:
+            raise ConfigError(f"--threads must be between 1 and 1024, got {args.threads}")
+        torch.set_num_threads(args.threads)
     data = load_images(train_cfg.dataset, image_size=model_cfg.image_size, channels=model_cfg.channels)
     trainer = Trainer(model_cfg, train_cfg, images=data.images, device=device)
     run = Run(trainer)

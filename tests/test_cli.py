@@ -45,6 +45,16 @@ def test_train_sample_interpolate(tmp_path):
     assert gif.n_frames == 9                                          # 2 segments x (5 - 1) + 1
 
 
+def test_threads_flag_sets_the_training_threads_and_shows_them(tmp_path):
+    r = cli("train", "--max-steps", "2", *TINY, "--threads", "1", "--out", tmp_path / "t1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("device=CPU (1 thread)")
+    assert "fast_cpu_layers=" in r.stdout.splitlines()[0]
+    r = cli("train", "--max-steps", "2", *TINY, "--threads", "0", "--out", tmp_path / "t0", "--quiet")
+    assert r.returncode == 2 and "--threads must be between 1 and 1024" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "t0").exists()
+
+
 def test_preset_defaults_reach_training(tmp_path):
     r = cli("train", "--preset", "improved", "--max-steps", "2", *TINY, "--out", tmp_path / "imp", "--quiet")
     assert r.returncode == 0, r.stderr
