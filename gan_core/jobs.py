@@ -85,6 +85,7 @@ class TrainingJob:
         self._thread: threading.Thread | None = None
         self._elapsed = 0.0
         self._rate = 0.0
+        self._step_s = 0.0
         self._on_done: Callable[["TrainingJob"], None] | None = None
 
     # ---- controls (any thread) ----
@@ -260,8 +261,10 @@ class TrainingJob:
             dt = time.perf_counter() - t0
             with self._lock:
                 self._elapsed += dt
-                inst = m.batch_size / max(dt, 1e-9)
-                self._rate = inst if self._rate == 0 else 0.9 * self._rate + 0.1 * inst
+                # An average of seconds per step, not of per-step rates: the mean of rates overweights the fast
+                # steps and showed twice the real speed when some steps waited for a core.
+                self._step_s = dt if self._step_s == 0 else 0.9 * self._step_s + 0.1 * dt
+                self._rate = m.batch_size / max(self._step_s, 1e-9)
         if not self._stop.is_set():
             with self._model_lock:
                 run.flush()
