@@ -6,7 +6,7 @@ oneDNN runs the big stride-2 convolutions near this class of CPU's float32 peak,
   * a transposed conv to a 1-3 channel image (G's last layer) starves the conv kernels; one GEMM and col2im
     (`fold`) is faster;
   * the weight gradient of a stride-2 conv whose output map is at most 4x4 is faster as a *forward* dilated
-    convolution over the batch-transposed tensors (see `_weight_grad`).
+    convolution over the batch-transposed tensors (see `_dilated_weight_grad`).
 `accelerate(model)` swaps each eligible module's class for a subclass that only overrides `forward`: the
 state_dict, the checkpoints and eval-mode behaviour are unchanged. Which kernel runs is a fixed rule of the
 layer's shape (nothing is timed at run time), so a resumed run takes the same kernels and stays bit-identical.

@@ -109,7 +109,7 @@ class Trainer:
         # faster per step in NHWC at 32x32 (bench/README.md). The data batches arrive NHWC too (BatchSource).
         self.G.to(memory_format=torch.channels_last)
         self.D.to(memory_format=torch.channels_last)
-        # CPU: GEMM forms of the layers oneDNN runs poorly (cpu_kernels.py; 4-14 % per step, BENCHMARKS.md).
+        # CPU: GEMM forms of the layers oneDNN runs poorly (cpu_kernels.py; 2-16 % per step, BENCHMARKS.md).
         # Not under torch.compile, which traces PyTorch's own layers.
         self.fast_cpu_layers = 0
         if self.device.type == "cpu" and fast_cpu_kernels and not train_cfg.compile:
