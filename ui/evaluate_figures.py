@@ -33,6 +33,15 @@ def _series(fig: go.Figure, rows: Sequence[dict], key: str, *, name: str, colour
                              hovertemplate="%{y:.4f}"))
 
 
+def _solid_and_dashed(fig: go.Figure, runs: Mapping[str, Sequence[dict]], solid: tuple[str, str],
+                      dashed: tuple[str, str], smoothing: float) -> None:
+    """Per run, in the run's colour: the `solid` (key, name) series solid and the `dashed` one dashed."""
+    for i, (label, rows) in enumerate(runs.items()):
+        c = PALETTE[i % len(PALETTE)]
+        for (key, name), dash in ((solid, "solid"), (dashed, "dash")):
+            _series(fig, rows, key, name=f"{label}: {name}", colour=c, dash=dash, smoothing=smoothing, group=label)
+
+
 def compare_probability_figure(runs: Mapping[str, Sequence[dict]], *, smoothing: float = 0.6,
                                height: int = 360) -> go.Figure:
     """D(x) (solid) and D(G(z)) (dashed) of each run, EMA-smoothed (per-step values are too noisy to overlay),
@@ -40,12 +49,7 @@ def compare_probability_figure(runs: Mapping[str, Sequence[dict]], *, smoothing:
     fig = go.Figure()
     fig.add_hline(y=0.5, line_width=1, line_dash="dot", line_color="rgba(44,160,44,0.8)",
                   annotation_text="0.5 equilibrium", annotation_position="bottom left")
-    for i, (label, rows) in enumerate(runs.items()):
-        c = PALETTE[i % len(PALETTE)]
-        _series(fig, rows, "d_real", name=f"{label}: D(x)", colour=c, dash="solid", smoothing=smoothing,
-                group=label)
-        _series(fig, rows, "d_fake_before", name=f"{label}: D(G(z))", colour=c, dash="dash", smoothing=smoothing,
-                group=label)
+    _solid_and_dashed(fig, runs, ("d_real", "D(x)"), ("d_fake_before", "D(G(z))"), smoothing)
     fig.update_yaxes(range=[-0.02, 1.02])
     title = "D(x) solid, D(G(z)) dashed" + (f" (smoothed, weight {smoothing:g})" if smoothing > 0 else "")
     return _layout(fig, title=title, y_title="mean probability", height=height)
@@ -55,12 +59,7 @@ def compare_loss_figure(runs: Mapping[str, Sequence[dict]], *, smoothing: float 
                         height: int = 340) -> go.Figure:
     """loss_D (solid) and loss_G (dashed) of each run, EMA-smoothed."""
     fig = go.Figure()
-    for i, (label, rows) in enumerate(runs.items()):
-        c = PALETTE[i % len(PALETTE)]
-        _series(fig, rows, "loss_d", name=f"{label}: loss_D", colour=c, dash="solid", smoothing=smoothing,
-                group=label)
-        _series(fig, rows, "loss_g", name=f"{label}: loss_G", colour=c, dash="dash", smoothing=smoothing,
-                group=label)
+    _solid_and_dashed(fig, runs, ("loss_d", "loss_D"), ("loss_g", "loss_G"), smoothing)
     return _layout(fig, title=f"Losses: loss_D solid, loss_G dashed (smoothed, weight {smoothing:g})",
                    y_title="loss", height=height)
 
