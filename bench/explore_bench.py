@@ -26,7 +26,7 @@ BUDGETS = {"strip": 0.3, "gif": 1.0, "interaction": 0.5}
 
 
 def _generator():
-    from gan_core.checkpoint import bundled_checkpoints, load_generator
+    from gan_core.checkpoints.store import bundled_checkpoints, load_generator
     from gan_core.config import ModelConfig
     from gan_core.models import Generator
 
@@ -69,7 +69,7 @@ def bench_interaction(runs: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(PAGE), default_timeout=120)
-    if "emoji-dcgan" in __import__("gan_core.checkpoint", fromlist=["x"]).bundled_checkpoints():
+    if "emoji-dcgan" in __import__("gan_core.checkpoints.store", fromlist=["x"]).bundled_checkpoints():
         at.session_state["explore_source"] = "emoji-dcgan"
     at.run()
     assert not at.exception, at.exception

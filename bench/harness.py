@@ -54,7 +54,7 @@ CASES = {c.name: c for c in (
 
 
 def _source_images(case: Case):
-    from gan_core.data import load_digits
+    from gan_core.data.datasets import load_digits
 
     images, _ = load_digits(split="train")                         # uint8 (4000, 1, 28, 28), the raw source
     return images
@@ -74,9 +74,9 @@ def run_reference(case: Case, *, workers: int = 2) -> dict:
 def run_gan_core(case: Case) -> dict:
     """gan_core as the CLI runs it: decode once, Trainer + Run, advance until done, the steady figure."""
     from gan_core.config import with_preset
-    from gan_core.data import load_images
-    from gan_core.runloop import Run
-    from gan_core.trainer import Trainer, resolve_device
+    from gan_core.data.datasets import load_images
+    from gan_core.training.run import Run
+    from gan_core.training.trainer import Trainer, resolve_device
 
     model_cfg, train_cfg = with_preset(
         "dcgan", model=dict(image_size=case.image_size, channels=case.channels, z_dim=case.z_dim,

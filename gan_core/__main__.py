@@ -1,6 +1,6 @@
-"""`python -m gan_core ...`: see gan_core/cli.py."""
+"""`python -m gan_core ...`: see gan_core/cli/__init__.py."""
 import sys
 
-from .cli import main
+from gan_core.cli import main
 
 sys.exit(main())

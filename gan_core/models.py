@@ -15,7 +15,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .config import ConfigError, ModelConfig
+from gan_core.config import ConfigError, ModelConfig
 
 # A generator bigger than this is refused before any weight is allocated (a 128 px dcgan at width 128 is ~50M).
 MAX_PARAMETERS = 200_000_000

@@ -9,9 +9,9 @@ from typing import Sequence
 
 import torch
 
-from .latent import z_from_seeds
-from .models import Generator
-from .trainer import to_uint8
+from gan_core.latent import z_from_seeds
+from gan_core.models import Generator
+from gan_core.training.trainer import to_uint8
 
 
 @torch.inference_mode()

@@ -5,8 +5,8 @@ from ui.boot import through_app
 
 through_app()
 
-from ui.evaluate_compare import compare_section
-from ui.evaluate_run import score_section
+from ui.evaluate.compare import compare_section
+from ui.evaluate.run import score_section
 
 st.title("Evaluate")
 st.caption("How good is a generator, and is it collapsing? Scores against real images, and runs side by side.")

@@ -6,8 +6,8 @@ from ui.boot import through_app
 
 through_app()
 
-from ui import explore_sections as sections
-from ui import explore_sources as sources
+from ui.explore import sections
+from ui.explore import sources
 
 st.title("Explore")
 st.caption("What a generator has learned: every seed is a point z in latent space; walk between points and "

@@ -14,7 +14,7 @@ st.markdown(
     "- **Explore** — load a generator, browse seeds, interpolate between them, download images and GIFs.\n"
     "- **Evaluate** — FID / KID / IS against a dataset, and runs side by side.")
 from ui import state  # noqa: E402  (torch loads here, after the text above is on screen)
-from ui.home_gallery import bundled_gallery, device_line  # noqa: E402
+from ui.home import bundled_gallery, device_line  # noqa: E402
 
 st.info(f"Device: **{device_line()}**")
 c1, c2 = st.columns(2)

@@ -9,10 +9,11 @@ from ui.boot import through_app
 
 through_app()
 
-from ui import state, widgets
-from ui.train_controls import controls, save_and_downloads
-from ui.train_data import estimate, load, preview
-from ui.train_live import empty_panel, live_panel
+from ui import state
+from ui.train import settings as widgets
+from ui.train.controls import controls, save_and_downloads
+from ui.train.data import estimate, load, preview
+from ui.train.live import empty_panel, live_panel
 
 st.title("Train a GAN")
 widgets.defaults()

@@ -1,8 +1,8 @@
 """Train the digits-score classifier on the built-in digits' held-out split and save it as safetensors.
 
-    python scripts/train_digit_classifier.py [--epochs 60] [--seed 0] [--out gan_core/weights/digit_classifier.safetensors]
+    python scripts/train_digit_classifier.py [--epochs 60] [--seed 0] [--out gan_core/evaluation/weights/digit_classifier.safetensors]
 
-Data: gan_core.data.load_digits(split="held_out"): 1,000 digits (100 per class) that no GAN trains on. 900 of
+Data: gan_core.data.datasets.load_digits(split="held_out"): 1,000 digits (100 per class) that no GAN trains on. 900 of
 them train the classifier, 100 (10 per class) pick the epoch to keep; then the kept model is tested on the 4,000
 digits of the GANs' training split, which the classifier never saw: that is the accuracy to quote.
 Augmentation (on tensors): random rotation +-12 degrees, scale 0.85-1.15, shift +-2 px, stroke thickening, and a
@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from gan_core.data import load_digits  # noqa: E402
-from gan_core.digit_classifier import WEIGHTS, DigitClassifier  # noqa: E402
+from gan_core.data.datasets import load_digits  # noqa: E402
+from gan_core.evaluation.digit_classifier import WEIGHTS, DigitClassifier  # noqa: E402
 
 
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

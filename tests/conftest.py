@@ -35,7 +35,7 @@ def tiny_train() -> TrainConfig:
 @pytest.fixture
 def tiny_images() -> torch.Tensor:
     """64 built-in digits resized to 16 px: uint8 (64, 1, 16, 16)."""
-    from gan_core.data import load_images
+    from gan_core.data.datasets import load_images
 
     return load_images("digits", image_size=16, channels=1).images[:64]
 
@@ -43,10 +43,10 @@ def tiny_images() -> torch.Tensor:
 @pytest.fixture
 def tiny_checkpoint(tmp_path, tiny_model, tiny_train, tiny_images) -> Path:
     """A 3-step trained checkpoint folder in Hub layout, with training state."""
-    from gan_core.checkpoint import save_checkpoint
-    from gan_core.resume import training_state
-    from gan_core.runloop import Run
-    from gan_core.trainer import Trainer
+    from gan_core.checkpoints.store import save_checkpoint
+    from gan_core.training.resume import training_state
+    from gan_core.training.run import Run
+    from gan_core.training.trainer import Trainer
 
     run = Run(Trainer(tiny_model, tiny_train, images=tiny_images))
     while not run.done:

@@ -1,4 +1,4 @@
-"""Pure Plotly builders for the Train page: history rows (dicts from `gan_core.runloop.Run.history`) -> `go.Figure`.
+"""Pure Plotly builders for the Train page: history rows (dicts from `gan_core.training.run.Run.history`) -> `go.Figure`.
 
 No streamlit import here, so the figures can be tested and benchmarked alone. Long histories are thinned to at
 most `MAX_POINTS` points per trace (every k-th row, always keeping the newest) so a redraw stays cheap.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
-from ui.home_gallery import device_line
+from ui.home import device_line
 
 
 def _run_state() -> None:

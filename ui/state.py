@@ -9,8 +9,8 @@ import uuid
 
 import streamlit as st
 
-from gan_core.jobmanager import JobManager
-from gan_core.jobs import TrainingJob
+from gan_core.training.job_manager import JobManager
+from gan_core.training.jobs import TrainingJob
 
 OWNER = "owner_id"
 JOB = "job_id"

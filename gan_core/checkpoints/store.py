@@ -1,0 +1,273 @@
+"""Checkpoints in Hugging Face Hub layout: save (atomic), load (folder, bundled name, Hub repo id@revision), push.
+
+A checkpoint folder holds config.json (ModelConfig + run facts), model.safetensors (generator), README.md
+(model card), samples.png, and optionally training/ (discriminator, optimisers, RNG, fixed noise, history:
+safetensors + JSON). Nothing is ever unpickled. A save writes a sibling temp folder and swaps it in with
+renames, so a kill mid-save leaves the previous checkpoint intact (or recoverable as `.NAME.old-*`).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from gan_core.config import ConfigError, ModelConfig, TrainConfig
+from gan_core.models import Generator, check_size
+from gan_core.checkpoints.modelcard import model_card
+
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+HUB_FILES = ["config.json", "model.safetensors", "README.md", "samples.png"]
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be found, read or trusted; the message says which and what to do."""
+
+
+@dataclass
+class LoadedGenerator:
+    generator: Generator
+    config: ModelConfig
+    info: dict[str, Any]   # the whole config.json: run facts such as dataset, steps, train config
+    path: Path
+    source: str
+
+
+def bundled_checkpoints() -> list[str]:
+    """Names of the checkpoints shipped in checkpoints/ (folders with a config.json), sorted."""
+    if not BUNDLED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def _recover(path: Path) -> Path:
+    """If a save was killed between its two renames, the previous checkpoint waits as .NAME.old-*."""
+    if path.exists():
+        return path
+    olds = sorted(path.parent.glob(f".{glob.escape(path.name)}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        olds[-1].rename(path)
+    return path
+
+
+def _hub_download(repo_id: str, revision: str | None) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub import errors as hf_errors
+
+    where = f"{repo_id}@{revision}" if revision else repo_id
+    try:
+        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES))
+    except hf_errors.GatedRepoError:
+        raise CheckpointError(f"{repo_id} is gated on the Hub: accept its terms on the model page and log in "
+                              "(HF_TOKEN or `hf auth login`)") from None
+    except hf_errors.RevisionNotFoundError:
+        raise CheckpointError(f"{repo_id} has no revision {revision!r}: check the branch, tag or commit") from None
+    except hf_errors.RepositoryNotFoundError:
+        raise CheckpointError(f"no Hub model repo {repo_id!r} (or it is private: log in with a token that "
+                              "can read it)") from None
+    except hf_errors.LocalEntryNotFoundError:
+        raise CheckpointError(f"{where} is not in the local Hugging Face cache and the Hub cannot be reached "
+                              "(offline?). Connect once to download it, or use a bundled checkpoint") from None
+    except hf_errors.HFValidationError as exc:
+        raise CheckpointError(f"{repo_id!r} is not a valid Hub repo id ({exc})") from None
+    except (hf_errors.HfHubHTTPError, OSError) as exc:
+        raise CheckpointError(f"could not download {where} from the Hub: {type(exc).__name__}") from None
+
+
+def resolve_source(source: str) -> Path:
+    """A local folder, a bundled checkpoint name, or a Hub repo id with optional @revision -> a local folder."""
+    source = str(source).strip()
+    if not source:
+        raise CheckpointError("no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
+    local = Path(source).expanduser()
+    if local.is_dir():
+        return local
+    if local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
+        return _recover(local)
+    if source in bundled_checkpoints():
+        return BUNDLED_DIR / source
+    repo, _, revision = source.partition("@")
+    looks_like_path = source.startswith((".", "/", "~")) or "\\" in source
+    if REPO_ID.match(repo) and not local.exists() and not looks_like_path:
+        return _hub_download(repo, revision or None)
+    if local.is_file():
+        raise CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
+                              "model.safetensors")
+    names = ", ".join(bundled_checkpoints()) or "none"
+    raise CheckpointError(f"no checkpoint {source!r}: not a folder, a bundled name ({names}) or a Hub repo id "
+                          "(user/name[@revision])")
+
+
+def read_config(path: Path) -> tuple[ModelConfig, dict[str, Any]]:
+    cfg_file = path / "config.json"
+    if not cfg_file.is_file():
+        raise CheckpointError(f"{path} has no config.json, so it is not a DCGAN Studio checkpoint")
+    if cfg_file.stat().st_size > 1 << 20:
+        raise CheckpointError(f"{cfg_file} is larger than 1 MiB; refusing to read it")
+    try:
+        info = json.loads(cfg_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"config.json is not valid JSON ({exc})") from None
+    except RecursionError:  # "[[[[..." nested deeper than the parser's stack
+        raise CheckpointError("config.json is not valid JSON (nested too deeply)") from None
+    try:
+        cfg = ModelConfig.from_dict(info)
+        check_size(cfg)
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"config.json is not usable: {exc}") from None
+    return cfg, info
+
+
+def load_generator_weights(generator: Generator, file: Path) -> None:
+    """Strict load from safetensors: every tensor present, no extras, shapes equal to the config's."""
+    if not file.is_file():
+        raise CheckpointError(f"{file.parent} has no model.safetensors (the generator's weights)")
+    expected = generator.state_dict()
+    try:  # names and shapes from the header first: nothing is read into memory unless it all fits the config
+        with safe_open(str(file), framework="pt") as f:
+            shapes = {k: torch.Size(f.get_slice(k).get_shape()) for k in f.keys()}
+        missing = sorted(set(expected) - set(shapes))
+        extra = sorted(set(shapes) - set(expected))
+        wrong = [k for k in expected if k in shapes and shapes[k] != expected[k].shape]
+        if not (missing or extra or wrong):
+            state = load_file(str(file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"model.safetensors is not a readable safetensors file ({exc})") from None
+    if missing or extra or wrong:
+        detail = "; ".join(filter(None, [
+            f"missing {', '.join(missing[:3])}" if missing else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
+            f"shape of {wrong[0]} is {tuple(shapes[wrong[0]])}, config needs {tuple(expected[wrong[0]].shape)}"
+            if wrong else ""]))
+        raise CheckpointError(f"the weights do not match config.json ({detail})")
+    generator.load_state_dict(state, strict=True)
+
+
+def load_generator(source: str | Path, *, device: str | torch.device = "cpu") -> LoadedGenerator:
+    """One loader for every source. The generator is returned in eval mode on `device`."""
+    path = resolve_source(str(source))
+    cfg, info = read_config(path)
+    generator = Generator(cfg)
+    load_generator_weights(generator, path / "model.safetensors")
+    return LoadedGenerator(generator.to(device).eval(), cfg, info, path, str(source))
+
+
+STALE_S = 600  # a save never takes 10 minutes: older temp folders are leftovers of a killed save
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove stale `.NAME.tmp-*` (and `.NAME.old-*` once NAME exists again) left by saves that were killed."""
+    now = time.time()
+    patterns = [f".{glob.escape(out.name)}.tmp-*"] + ([f".{glob.escape(out.name)}.old-*"] if out.is_dir() else [])
+    for pattern in patterns:
+        for p in out.parent.glob(pattern):
+            try:
+                if now - p.stat().st_mtime > STALE_S:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _atomic_dir(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(out)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Replace `out` by `tmp` with two renames; between them the old folder is kept as .NAME.old-*."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in root.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelConfig,
+                    train_cfg: TrainConfig | None = None, steps: int = 0, dataset: str | None = None,
+                    samples_png: bytes | None = None, command: str | None = None,
+                    training_state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint folder atomically and return its path."""
+    out = Path(out).expanduser().resolve()
+    tmp = _atomic_dir(out)
+    try:
+        info = {**model_cfg.to_dict(), "dataset": dataset, "steps": steps,
+                "train": train_cfg.to_dict() if train_cfg else None, "format": "dcgan-studio/1", **(extra or {})}
+        (tmp / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True))
+        state = {k: v.detach().contiguous().cpu() for k, v in generator.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        if samples_png:
+            (tmp / "samples.png").write_bytes(samples_png)
+        (tmp / "README.md").write_text(model_card(info, command=command, has_samples=bool(samples_png)))
+        if training_state is not None:
+            tensors, meta = training_state
+            (tmp / "training").mkdir()
+            save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                      str(tmp / "training" / "state.safetensors"))
+            (tmp / "training" / "state.json").write_text(json.dumps(meta))
+        _fsync_tree(tmp)
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_training_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    st, js = path / "training" / "state.safetensors", path / "training" / "state.json"
+    if not (st.is_file() and js.is_file()):
+        raise CheckpointError(f"{path} has no training state (training/state.safetensors + state.json), so it "
+                              "cannot be resumed; it can still be sampled")
+    try:
+        return load_file(str(st)), json.loads(js.read_text())
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"the training state in {path} is unreadable ({exc})") from None
+
+
+def push_checkpoint(path: str | Path, repo_id: str, *, private: bool = False, token: str | None = None) -> str:
+    """Upload a checkpoint folder to the Hub (creating the repo); returns the repo URL."""
+    from huggingface_hub import HfApi
+    from huggingface_hub import errors as hf_errors
+
+    folder = resolve_source(str(path))
+    read_config(folder)
+    if not REPO_ID.match(repo_id):
+        raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use USER/NAME")
+    api = HfApi(token=token or os.environ.get("HF_TOKEN"))
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",
+                          allow_patterns=HUB_FILES + ["training/*"],
+                          commit_message="Upload DCGAN Studio checkpoint")
+    except hf_errors.HfHubHTTPError as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            raise CheckpointError("the Hub refused the token: use a token with write access (HF_TOKEN)") from None
+        raise CheckpointError(f"the Hub refused the upload ({status or type(exc).__name__})") from None
+    except (OSError, ValueError) as exc:
+        if "token" in str(exc).lower():
+            raise CheckpointError("no Hugging Face token: set HF_TOKEN or paste a write token") from None
+        raise CheckpointError(f"could not reach the Hub to push ({type(exc).__name__}: offline?)") from None
+    return str(url)

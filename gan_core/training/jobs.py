@@ -1,0 +1,270 @@
+"""Background training: `TrainingJob` drives a Run in a thread (the queue is gan_core/training/job_manager.py).
+
+The worker thread never touches any UI. Controls are `threading.Event`s (pause, step once, stop); everything a
+UI shows comes from `snapshot()`, a copy taken under a lock. A job's id is an unguessable token: whoever holds
+it (one browser session) can see and control the job; the manager never lists other owners' jobs.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from gan_core.checkpoints.store import CheckpointError, read_training_state, resolve_source, save_checkpoint
+from gan_core.config import ConfigError, ModelConfig, TrainConfig
+from gan_core.data.datasets import DataError, ImageSet, load_images
+from gan_core.data.decoding import ArchiveError
+from gan_core.training.resume import restore_training_state, training_state
+from gan_core.training.run import Run
+from gan_core.training.trainer import Trainer, TrainingDiverged, describe_device, resolve_device
+
+log = logging.getLogger(__name__)
+
+QUEUED, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = (
+    "queued", "loading", "running", "paused", "finished", "stopped", "failed")
+ACTIVE = (LOADING, RUNNING, PAUSED)
+ENDED = (FINISHED, STOPPED, FAILED)
+USER_ERRORS = (ConfigError, DataError, ArchiveError, CheckpointError)
+
+
+@dataclass
+class JobSnapshot:
+    id: str
+    status: str
+    step: int
+    total_steps: int
+    epoch: int
+    epochs: int
+    steps_per_epoch: int
+    history: list[dict]
+    history_len: int
+    grid_steps: list[int]
+    latest_grid: bytes | None
+    error: str | None
+    images_per_s: float
+    elapsed_s: float
+    eta_s: float | None
+    queue_position: int
+    device: str
+    data: dict[str, Any] = field(default_factory=dict)
+    saved_to: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+
+class TrainingJob:
+    def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, owner: str = "",
+                 images: ImageSet | None = None, resume_from: str | None = None,
+                 autosave_dir: str | Path | None = None, command: str | None = None) -> None:
+        self.model_cfg, self.train_cfg = model_cfg.validate(), train_cfg.validate()
+        self.id = uuid.uuid4().hex
+        self.owner = owner
+        self.device = resolve_device(train_cfg.device)
+        self.images, self.resume_from = images, resume_from
+        self.autosave_dir = Path(autosave_dir) if autosave_dir else None
+        self.command = command
+        self.status = QUEUED
+        self.error: str | None = None
+        self.saved_to: str | None = None
+        self.run: Run | None = None
+        self.queue_position = 0
+        self._lock = threading.Lock()        # guards published fields
+        self._model_lock = threading.Lock()  # held while stepping or saving
+        self._pause, self._stop, self._step_once = threading.Event(), threading.Event(), threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._elapsed = 0.0
+        self._rate = 0.0
+        self._step_s = 0.0
+        self._on_done: Callable[["TrainingJob"], None] | None = None
+
+    # ---- controls (any thread) ----
+    def start(self, on_done: Callable[["TrainingJob"], None] | None = None) -> None:
+        self._on_done = on_done
+        with self._lock:
+            self.status, self.queue_position = LOADING, 0
+        self._thread = threading.Thread(target=self._work, name=f"train-{self.id[:8]}", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._pause.set()
+        with self._lock:
+            if self.status == RUNNING:
+                self.status = PAUSED
+
+    def resume(self) -> None:
+        self._pause.clear()
+        with self._lock:
+            if self.status == PAUSED:
+                self.status = RUNNING
+        self._wake.set()
+
+    def step_once(self) -> None:
+        """While paused: run exactly one more step, then stay paused."""
+        self._pause.set()
+        self._step_once.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            if self.status == QUEUED:
+                self.status = STOPPED
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ---- reading (any thread) ----
+    def snapshot(self, since: int = 0) -> JobSnapshot:
+        with self._lock:
+            run = self.run
+            t = run.trainer if run else None
+            history = run.history[since:] if run else []
+            step = t.step_count if t else 0
+            total = t.total_steps if t else 0
+            remaining = max(total - step, 0)
+            eta = remaining * (t.batch_size / self._rate) if t and self._rate > 0 else None
+            data = {}
+            if t is not None and self.images is not None:
+                data = {"name": self.images.name, "count": int(self.images.images.shape[0]),
+                        "skipped": dict(self.images.skipped)}
+            return JobSnapshot(
+                id=self.id, status=self.status, step=step, total_steps=total, epoch=t.epoch if t else 0,
+                epochs=self.train_cfg.epochs, steps_per_epoch=t.steps_per_epoch if t else 0,
+                history=[dict(r) for r in history], history_len=len(run.history) if run else 0,
+                grid_steps=[g.step for g in run.grids] if run else [],
+                latest_grid=run.grids[-1].png if run and run.grids else None, error=self.error,
+                images_per_s=self._rate, elapsed_s=self._elapsed, eta_s=eta, queue_position=self.queue_position,
+                device=describe_device(self.device), data=data, saved_to=self.saved_to)
+
+    def grid_png(self, index: int) -> tuple[int, bytes] | None:
+        with self._lock:
+            if not self.run or not self.run.grids:
+                return None
+            g = self.run.grids[max(min(index, len(self.run.grids) - 1), 0)]
+            return g.step, g.png
+
+    def grid_pngs(self) -> list[bytes]:
+        with self._lock:
+            return [g.png for g in self.run.grids] if self.run else []
+
+    def save(self, out: str | Path, *, with_training_state: bool = True, remember: bool = True) -> Path:
+        """Save a checkpoint now (waits for the step in flight). Safe while training runs.
+
+        `remember=False` (a temporary copy, e.g. for a zip download) leaves `saved_to` unchanged."""
+        if self.run is None:
+            raise CheckpointError("nothing to save yet: the run has not made its first step")
+        with self._model_lock:
+            path = self._save_locked(out, with_training_state)
+        if remember:
+            with self._lock:
+                self.saved_to = str(path)
+        return path
+
+    def _save_locked(self, out: str | Path, with_training_state: bool) -> Path:
+        run = self.run
+        t = run.trainer
+        return save_checkpoint(
+            out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
+            dataset=self.images.name if self.images else t.cfg.dataset,
+            samples_png=run.grids[-1].png if run.grids else None, command=self.command,
+            training_state=training_state(run) if with_training_state else None,
+            extra={"trained_on": describe_device(t.device)})
+
+    # ---- the worker ----
+    def _set(self, **kw: Any) -> None:
+        with self._lock:
+            for k, v in kw.items():
+                setattr(self, k, v)
+
+    def _build(self) -> None:
+        if self.images is None:
+            self.images = load_images(self.train_cfg.dataset, image_size=self.model_cfg.image_size,
+                                      channels=self.model_cfg.channels)
+        trainer = Trainer(self.model_cfg, self.train_cfg, images=self.images.images, device=self.device)
+        run = Run(trainer)
+        if self.resume_from:
+            path = resolve_source(self.resume_from)
+            tensors, meta = read_training_state(path)
+            from gan_core.checkpoints.store import load_generator_weights
+            load_generator_weights(trainer.G, path / "model.safetensors")
+            restore_training_state(run, tensors, meta)
+        with self._lock:
+            self.run = run
+
+    def _work(self) -> None:
+        oom = False
+        try:
+            self._build()
+            self._set(status=PAUSED if self._pause.is_set() else RUNNING)
+            self._loop()
+            self._set(status=STOPPED if self._stop.is_set() and not self.run.done else FINISHED)
+            if self.autosave_dir is not None:
+                self.save(self.autosave_dir)
+        except TrainingDiverged as exc:
+            self._fail(str(exc), keep=True)
+        except torch.cuda.OutOfMemoryError:
+            oom = True
+            self._set(run=None)   # drop models, optimisers and batches; freed below, once the traceback is gone
+            self._fail("the GPU ran out of memory: lower the batch size, the widths or the image size")
+        except USER_ERRORS as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # unexpected: short message to the UI, details to the server log
+            log.error("training job %s failed:\n%s", self.id, traceback.format_exc())
+            self._fail(f"training stopped by an internal error ({type(exc).__name__}: {exc}); "
+                       "details are in the server log")
+        finally:
+            if oom and torch.cuda.is_available():  # outside the except block: its frames no longer pin tensors
+                gc.collect()
+                torch.cuda.empty_cache()
+            if self._on_done:
+                self._on_done(self)
+
+    def _fail(self, message: str, *, keep: bool = False) -> None:
+        saved = None
+        if keep and self.autosave_dir is not None and self.run is not None:
+            try:  # the run restored its last good weights before raising
+                saved = str(self._save_locked(self.autosave_dir, True))
+            except Exception:
+                log.error("could not save the last good checkpoint:\n%s", traceback.format_exc())
+        if saved:
+            message = f"{message.rstrip('.')}. Saved to {saved}."
+        self._set(status=FAILED, error=message, saved_to=saved)
+
+    def _loop(self) -> None:
+        run = self.run
+        while not run.done and not self._stop.is_set():
+            if self._pause.is_set() and not self._step_once.is_set():
+                self._set(status=PAUSED)
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            stepping_once = self._step_once.is_set()
+            self._step_once.clear()
+            if not stepping_once:
+                self._set(status=RUNNING)
+            t0 = time.perf_counter()
+            with self._model_lock:  # Run appends whole rows/grids (atomic list ops): snapshot() can read
+                m = run.advance()
+            dt = time.perf_counter() - t0
+            with self._lock:
+                self._elapsed += dt
+                # An average of seconds per step, not of per-step rates: the mean of rates overweights the fast
+                # steps and showed twice the real speed when some steps waited for a core.
+                self._step_s = dt if self._step_s == 0 else 0.9 * self._step_s + 0.1 * dt
+                self._rate = m.batch_size / max(self._step_s, 1e-9)
+        if not self._stop.is_set():
+            with self._model_lock:
+                run.flush()

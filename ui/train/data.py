@@ -1,0 +1,222 @@
+"""Training data for the Train page: decode the chosen source once (cached), preview it, estimate epoch time.
+
+Uploaded files stay in memory as bytes and are decoded with `gan_core.data.decoding` (zips are never extracted);
+nothing is written outside the app's data dir. Decoded `ImageSet`s are cached with `st.cache_resource` and
+treated as read-only (training draws batches by index, never writes into them).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from gan_core.config import ModelConfig, TrainConfig
+from gan_core.data.datasets import DataError, ImageSet, load_images
+from gan_core.export import grid_png
+from gan_core.data.decoding import ArchiveError, ImageLimits, decode_image, decode_zip
+from ui import state
+
+USER_ERRORS = (DataError, ArchiveError, ValueError, OSError)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _named(source: str, image_size: int, channels: int) -> ImageSet:
+    return load_images(source, image_size=image_size, channels=channels)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _folder(path: str, mtime: float, image_size: int, channels: int) -> ImageSet:
+    return load_images(path, image_size=image_size, channels=channels)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _uploads(file_ids: tuple[str, ...], image_size: int, channels: int, _files: list) -> ImageSet:
+    """Decode uploaded files (bytes in memory): zips member by member, single images directly."""
+    limits = ImageLimits()
+    arrays: list[torch.Tensor] = []
+    skipped: Counter[str] = Counter()
+    for f in _files:
+        data = f.getvalue()
+        if f.name.lower().endswith(".zip"):
+            images, why = decode_zip(data, image_size=image_size, channels=channels, limits=limits)
+            arrays.append(images)
+            skipped.update(why)
+            continue
+        try:
+            arrays.append(torch.tensor(decode_image(data, image_size=image_size, channels=channels,
+                                                    limits=limits))[None])
+        except ValueError as exc:
+            skipped[str(exc)] += 1
+    images = torch.cat(arrays) if arrays else torch.empty(0, channels, image_size, image_size, dtype=torch.uint8)
+    if images.shape[0] == 0:
+        detail = ", ".join(f"{n} {why}" for why, n in skipped.items()) or "no files"
+        raise DataError(f"no usable images in the upload ({detail}); PNG or JPEG files are needed")
+    name = Path(_files[0].name).stem if len(_files) == 1 else f"upload-{len(_files)}-files"
+    return ImageSet(images.contiguous(), name=name, skipped=dict(skipped))
+
+
+def load(kind: str, detail: object, model: ModelConfig) -> tuple[ImageSet | None, str | None]:
+    """(images, dataset label for TrainConfig) or (None, None) after showing why (error or a load button)."""
+    size, ch = model.image_size, model.channels
+    try:
+        if kind == "digits":
+            return _named("digits", size, ch), "digits"
+        if kind in ("mnist", "fashion-mnist", "cifar10"):
+            if not state.source_loaded(kind):
+                st.info(f"{kind} is downloaded once into the app's data folder (needs a network connection).")
+                if st.button(f"Download / load {kind}", key=f"load_{kind}"):
+                    state.mark_source_loaded(kind)
+                    st.rerun()
+                return None, None
+            with st.spinner(f"Loading {kind} (downloading it the first time)…"):
+                return _named(kind, size, ch), kind
+        if kind == "upload":
+            if not detail:
+                st.info("Upload a .zip of images or several image files to preview them here.")
+                return None, None
+            ids = tuple(f.file_id for f in detail)
+            with st.spinner(f"Decoding {len(detail)} uploaded file(s)…"):
+                images = _uploads(ids, size, ch, list(detail))
+            return images, f"upload:{images.name}"
+        if kind == "folder":
+            if not detail:
+                st.info("Type the path of a folder (searched recursively) or a .zip of images.")
+                return None, None
+            path = Path(str(detail)).expanduser()
+            if not path.exists():
+                st.error(f"{path} does not exist on the machine running the app.")
+                return None, None
+            with st.spinner(f"Decoding images in {path}…"):
+                return _folder(str(path), path.stat().st_mtime, size, ch), str(path)
+    except USER_ERRORS as exc:
+        st.error(f"Could not load the images: {exc}")
+        return None, None
+    st.error(f"unknown data source {kind!r}")
+    return None, None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _preview_png(_images: ImageSet, key: tuple) -> bytes:
+    return grid_png(_images.images[:64])
+
+
+def preview(images: ImageSet) -> None:
+    """A grid of the first 64 real images, their count, and what was skipped and why."""
+    key = (images.name, tuple(images.images.shape), int(images.images[:64].sum()))
+    st.image(_preview_png(images, key), caption=f"{images.name}: first 64 of {len(images.images):,} images "
+             f"({images.images.shape[-1]} px, {images.images.shape[1]} channel(s))", width=300)
+    st.caption(f"{len(images.images):,} images ready" + ("." if images.skipped_total else "; none skipped."))
+    if images.skipped_total:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(images.skipped.items(), key=lambda x: -x[1]))
+        st.warning(f"Skipped {images.skipped_total} file(s): {why}.")
+
+
+REFERENCE = (ModelConfig(), TrainConfig(device="cpu"))  # dcgan, 28 px, widths 32, batch 64: the default run
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def macs_per_image(model: ModelConfig) -> tuple[int, int]:
+    """Multiply-accumulates of one forward pass of (G, D) for one image, counted with hooks on a batch of 1."""
+    from gan_core.models import Discriminator, Generator
+
+    counted = [0]
+
+    def hook(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        w = getattr(module, "weight", None)
+        if isinstance(module, torch.nn.Conv2d):
+            # each output element sums (C_in/groups) * kH * kW products; weight is (C_out, C_in/groups, kH, kW)
+            counted[0] += output.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        elif isinstance(module, torch.nn.ConvTranspose2d):
+            # each input element scatters to (C_out/groups) * kH * kW outputs; weight: (C_in, C_out/groups, kH, kW)
+            counted[0] += inputs[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        elif isinstance(module, torch.nn.Linear):
+            counted[0] += module.in_features * module.out_features
+
+    results = []
+    with torch.no_grad():
+        g, d = Generator(model).eval(), Discriminator(model).eval()
+        for net in (g, d):
+            for m in net.modules():
+                m.register_forward_hook(hook)
+        counted[0] = 0
+        x = g(torch.zeros(1, model.z_dim))
+        results.append(counted[0])
+        counted[0] = 0
+        d(x)
+        results.append(counted[0])
+    return results[0], results[1]
+
+
+def step_macs(model: ModelConfig, train: TrainConfig) -> float:
+    """Per image and step: each D step = G fwd + D fwd/bwd on real and fake (bwd ~ 2x fwd); each G step =
+    G and D fwd/bwd on a fake batch."""
+    g, d = macs_per_image(model)
+    return train.d_steps * (g + 2 * 3 * d) + train.g_steps * 3 * (g + d)
+
+
+def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
+    """Time real training steps on random images: 2 warm-up steps, then 4 timed (host-synced at both ends)."""
+    from gan_core.training.trainer import Trainer, resolve_device
+
+    fake = torch.randint(0, 256, (train.batch_size, model.channels, model.image_size, model.image_size),
+                         dtype=torch.uint8)
+    trainer = Trainer(model, train, images=fake, device=resolve_device(train.device))
+    for _ in range(2):
+        trainer.step()
+    trainer.step().values.cpu()  # host sync: the device has finished the warm-up
+    t0 = time.perf_counter()
+    for _ in range(4):
+        m = trainer.step()
+    m.values.cpu()
+    return (time.perf_counter() - t0) / 4
+
+
+@st.cache_resource(show_spinner=False)
+def step_time_model(device: str) -> tuple[float, float]:
+    """(overhead s/step, s per MAC) fitted to two measured runs on this machine: the default model (widths 32)
+    and a narrow one (widths 8), both 28 px, batch 64 — about a second on a CPU, once per process."""
+    model, train = REFERENCE
+    train = dataclasses.replace(train, device=device)
+    narrow = dataclasses.replace(model, g_width=8, d_width=8)
+    (t_wide, m_wide), (t_narrow, m_narrow) = [
+        (_seconds_per_step(m, train), step_macs(m, train) * train.batch_size) for m in (model, narrow)]
+    per_mac = (t_wide - t_narrow) / (m_wide - m_narrow)
+    if per_mac <= 0:  # a noisy machine: fall back to a pure compute model
+        return 0.0, t_wide / m_wide
+    return max(t_wide - per_mac * m_wide, 0.0), per_mac
+
+
+def images_per_s(model: ModelConfig, train: TrainConfig) -> float:
+    """A simple throughput model: seconds per step = overhead + MACs x seconds per MAC (measured here)."""
+    from gan_core.training.trainer import resolve_device
+
+    overhead, per_mac = step_time_model(resolve_device(train.device).type)
+    return train.batch_size / (overhead + per_mac * step_macs(model, train) * train.batch_size)
+
+
+def estimate(model: ModelConfig, train: TrainConfig, n_images: int) -> str:
+    """A sentence with the expected time per epoch and for the whole run."""
+    try:
+        rate = images_per_s(model, train)
+    except Exception:  # estimating must never break the page; training will report its own errors
+        return ""
+    batch = min(train.batch_size, n_images)
+    steps = max(n_images // batch, 1)
+    total = steps * train.epochs if not train.max_steps else min(train.max_steps, steps * train.epochs)
+    per_epoch = steps * batch / rate
+    return (f"Expected: about **{_fmt(per_epoch)} per epoch** ({steps} steps of {batch} images at "
+            f"~{rate:,.0f} images/s, from two quick timings on this machine scaled by the model's compute); "
+            f"the whole run ≈ {_fmt(total * batch / rate)}.")
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+

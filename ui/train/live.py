@@ -1,0 +1,131 @@
+"""The live part of the Train page: progress, banners, D(x)/D(G(z)) and loss charts, the fixed-noise grid.
+
+`live_panel()` is an `st.fragment` that reruns every second while the run is active (DESIGN.md §3): it reads the
+job's snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it
+asks for one full rerun so the controls outside the fragment follow (Pause -> Resume, Stop -> Start training).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from gan_core.training.jobs import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, JobSnapshot, TrainingJob
+from ui import state
+from ui.evaluate.figures import compare_collapse_figure
+from ui.figures import loss_figure, probability_figure
+from ui.train.checks import banners
+from ui.train.controls import control_group
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _progress(snap: JobSnapshot) -> None:
+    total = max(snap.total_steps, 1)
+    epoch_of = snap.epochs if snap.steps_per_epoch == 0 else -(-snap.total_steps // max(snap.steps_per_epoch, 1))
+    st.progress(min(snap.step / total, 1.0), text=(
+        f"**{snap.status}** · epoch {snap.epoch}/{epoch_of} · step {snap.step:,}/{snap.total_steps:,} · "
+        f"elapsed {_clock(snap.elapsed_s)} · ETA {_clock(snap.eta_s) if snap.status in ACTIVE else '–'} · "
+        f"{snap.images_per_s:,.0f} images/s · {snap.device}"))
+
+
+def _status_line(snap: JobSnapshot) -> None:
+    if snap.status == QUEUED:
+        st.info(f"queued, position {snap.queue_position}: another run is training on this device; this one "
+                "starts when it ends.")
+    elif snap.status == LOADING:
+        st.info("Loading the data and building the models…")
+    elif snap.status == FINISHED:
+        st.success(f"Finished: {snap.step:,} steps in {_clock(snap.elapsed_s)}. Save it, download it, or open "
+                   "it in Explore below.")
+    elif snap.status == STOPPED:
+        st.info(f"Stopped at step {snap.step:,}. The weights of that step can still be saved below.")
+    elif snap.status == FAILED and snap.error and "diverged" not in snap.error:
+        st.error(f"Training failed: {snap.error}")
+
+
+def _charts(rows: list[dict]) -> None:
+    # Before the first rows the chart is drawn empty (axes and the 0.5 band): the browser loads Plotly meanwhile.
+    st.plotly_chart(probability_figure(rows), key="chart_prob", config={"displaylogo": False})
+    if not rows:
+        st.caption("The curves appear after the first steps.")
+        return
+    st.caption("**D(x)**: D's mean probability that real images are real. **D(G(z))**: the same for generated "
+               "images, before the D update (solid) and after it (dotted; what G trains against). Near the "
+               "green 0.5 band neither side is winning.")
+    smoothing = st.slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="loss_smoothing")
+    st.plotly_chart(loss_figure(rows, smoothing=smoothing), key="chart_loss", config={"displaylogo": False})
+
+
+def _grid(job: TrainingJob, snap: JobSnapshot) -> None:
+    steps = snap.grid_steps
+    if not steps:
+        st.caption("The fixed-noise samples appear after the first step.")
+        return
+    state.follow_grid(steps)
+    pick = steps[-1]
+    if len(steps) > 1:
+        pick = st.select_slider("Timeline: samples at step", options=steps, key=state.GRID_PICK)
+    index = steps.index(pick) if pick in steps else len(steps) - 1
+    got = job.grid_png(index)
+    if got:
+        step, png = got
+        st.image(png, caption=f"The same 64 noise vectors z through G at step {step:,}", width="stretch")
+
+
+def _collapse_chart(rows: list[dict]) -> None:
+    """The mode-collapse signals logged at each grid: diversity, and digits covered for digits runs."""
+    fig = compare_collapse_figure({"samples": rows}, height=280, title="Mode collapse signals")
+    if fig is not None:
+        fig.update_layout(legend=dict(y=-0.3))                  # clear of the x-axis title in this narrow column
+        st.plotly_chart(fig, key="chart_collapse", config={"displaylogo": False})
+        st.caption("Diversity: mean distance between the fixed-noise samples (near 0 = collapse). Digits covered: "
+                   "how many of 0-9 the digits classifier finds among them (digits runs only).")
+
+
+def _page_state(snap: JobSnapshot) -> str:
+    """What the parts outside the fragment depend on: the set of control buttons."""
+    return control_group(snap.status)
+
+
+def _body(job_id: str) -> None:
+    job = state.current_job()
+    if job is None or job.id != job_id:
+        return
+    snap = job.snapshot(since=1 << 62)   # everything but the history rows
+    if state.status_changed(job.id, _page_state(snap)):
+        st.rerun()                       # the controls / save section outside this fragment must follow
+    rows = state.job_history(job)
+    _progress(snap)
+    _status_line(snap)
+    for b in banners(rows, status=snap.status, error=snap.error):
+        (st.error if b.level == "error" else st.warning)(b.text)
+    left, right = st.columns([3, 2])
+    with left:
+        _charts(rows)
+    with right:
+        _grid(job, snap)
+        _collapse_chart(rows)
+
+
+def live_panel(job: TrainingJob) -> None:
+    """Draw the live panel; it refreshes itself every second while the run is queued, loading, running or paused."""
+    snap = job.snapshot(since=1 << 62)
+    active = snap.status in ACTIVE or snap.status == QUEUED
+    state.status_changed(job.id, _page_state(snap))   # what the controls and save section were drawn for
+    st.fragment(_body, run_every="1s" if active else None)(job.id)
+
+
+def empty_panel() -> None:
+    """Before any run: the empty D(x) / D(G(z)) chart (axes and the 0.5 band) saying what will appear there. It
+    also lets the browser load its charting code before Start training is pressed."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(probability_figure([], height=260), key="chart_prob_empty", config={"displaylogo": False})
+    with right:
+        st.caption("Once training starts: D(x) and D(G(z)) on the left, refreshed every second, with the losses "
+                   "below; here, the same 64 noise vectors through G as it learns. Pause, step once, resume or "
+                   "stop at any time; switching pages does not stop the run.")
