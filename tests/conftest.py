@@ -43,14 +43,10 @@ def tiny_images() -> torch.Tensor:
 @pytest.fixture
 def tiny_checkpoint(tmp_path, tiny_model, tiny_train, tiny_images) -> Path:
     """A 3-step trained checkpoint folder in Hub layout, with training state."""
-    from gan_core.checkpoints.store import save_checkpoint
-    from gan_core.training.resume import training_state
     from gan_core.training.run import Run
     from gan_core.training.trainer import Trainer
 
-    run = Run(Trainer(tiny_model, tiny_train, images=tiny_images))
+    run = Run(Trainer(tiny_model, tiny_train, images=tiny_images), dataset="digits", command="pytest tiny")
     while not run.done:
         run.advance()
-    return save_checkpoint(tmp_path / "tiny", generator=run.trainer.G, model_cfg=tiny_model, train_cfg=tiny_train,
-                           steps=run.trainer.step_count, dataset="digits", samples_png=run.grids[-1].png,
-                           command="pytest tiny", training_state=training_state(run))
+    return run.save(tmp_path / "tiny")

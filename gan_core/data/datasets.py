@@ -192,9 +192,15 @@ class BatchSource:
             x = torch.where(flip, x.flip(3), x)
         return x, self._pos >= self.steps_per_epoch
 
-    def state(self) -> dict[str, object]:
-        return {"pos": self._pos}
+    def state_dict(self) -> dict[str, object]:
+        """Where the epoch stands: its permutation (CPU tensor) and how many batches of it were drawn."""
+        return {"order": self._order.cpu(), "pos": self._pos}
 
-    def preview(self, n: int = 64) -> torch.Tensor:
-        """The first `n` images, uint8 (n, C, H, W), on the CPU."""
-        return self.images[:n].cpu().contiguous()
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Continue an epoch from `state_dict()`; an order for a dataset of another size starts a new epoch."""
+        order = state.get("order")
+        self._pos = int(state.get("pos", 0))
+        if torch.is_tensor(order) and order.numel() == len(self):
+            self._order = order.to(self.device)
+        else:
+            self._order, self._pos = torch.empty(0, dtype=torch.long), 0

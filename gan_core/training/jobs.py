@@ -18,11 +18,10 @@ from typing import Any, Callable
 
 import torch
 
-from gan_core.checkpoints.store import CheckpointError, read_training_state, resolve_source, save_checkpoint
+from gan_core.checkpoints.store import CheckpointError
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.data.datasets import DataError, ImageSet, load_images
 from gan_core.data.decoding import ArchiveError
-from gan_core.training.resume import restore_training_state, training_state
 from gan_core.training.run import Run
 from gan_core.training.trainer import Trainer, TrainingDiverged, describe_device, resolve_device
 
@@ -174,14 +173,7 @@ class TrainingJob:
         return path
 
     def _save_locked(self, out: str | Path, with_training_state: bool) -> Path:
-        run = self.run
-        t = run.trainer
-        return save_checkpoint(
-            out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
-            dataset=self.images.name if self.images else t.cfg.dataset,
-            samples_png=run.grids[-1].png if run.grids else None, command=self.command,
-            training_state=training_state(run) if with_training_state else None,
-            extra={"trained_on": describe_device(t.device)})
+        return self.run.save(out, with_training_state=with_training_state)
 
     # ---- the worker ----
     def _set(self, **kw: Any) -> None:
@@ -194,13 +186,9 @@ class TrainingJob:
             self.images = load_images(self.train_cfg.dataset, image_size=self.model_cfg.image_size,
                                       channels=self.model_cfg.channels)
         trainer = Trainer(self.model_cfg, self.train_cfg, images=self.images.images, device=self.device)
-        run = Run(trainer)
+        run = Run(trainer, dataset=self.images.name, command=self.command)
         if self.resume_from:
-            path = resolve_source(self.resume_from)
-            tensors, meta = read_training_state(path)
-            from gan_core.checkpoints.store import load_generator_weights
-            load_generator_weights(trainer.G, path / "model.safetensors")
-            restore_training_state(run, tensors, meta)
+            run.resume(self.resume_from)
         with self._lock:
             self.run = run
 

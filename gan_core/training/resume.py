@@ -1,17 +1,47 @@
-"""Resume state <-> a Trainer and Run, as safetensors tensors plus JSON (no pickle).
+"""Resume state <-> a Run, as safetensors tensors plus JSON (no pickle), and the one place that decides which
+settings a resumed run takes from its checkpoint.
 
-Tensors: discriminator weights `D.*`, optimiser moments `opt_g.<param index>.<name>`, the fixed noise, and the
-RNG states as uint8 tensors. JSON: step, epoch, optimiser param groups, the data position, history, config.
+Tensors: discriminator weights `D.*`, optimiser moments `opt_g.<param index>.<name>`, the fixed noise, the data
+order and the RNG states as uint8 tensors. JSON: step, epoch, optimiser param groups, the data position, history,
+configs. `Run.resume()` and `Run.save()` (training/run.py) are the only callers; the CLI and the jobs call those.
 """
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from gan_core.checkpoints.store import read_training_state, resolve_source
 from gan_core.config import ModelConfig, TrainConfig
-from gan_core.training.run import Run
-from gan_core.training.trainer import Trainer
+
+if TYPE_CHECKING:
+    from gan_core.training.run import Run
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """A checkpoint folder's training state, read once. `configs()` is where resume decides the settings: the
+    model is the checkpoint's (the weights fix it), the training settings are the checkpoint's unless overridden
+    (e.g. more epochs, another learning rate)."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+    def configs(self, overrides: dict[str, Any] | None = None) -> tuple[ModelConfig, TrainConfig]:
+        train = TrainConfig.from_dict(self.meta["train"])
+        return (ModelConfig.from_dict(self.meta["model"]),
+                dataclasses.replace(train, **(overrides or {})).validate())
+
+
+def read_resume_point(source: str | Path) -> ResumePoint:
+    """A folder, bundled name or Hub repo id -> its training state (CheckpointError when it has none)."""
+    path = resolve_source(str(source))
+    tensors, meta = read_training_state(path)
+    return ResumePoint(path, tensors, meta)
 
 
 def _flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -61,16 +91,17 @@ def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors["rng.noise"] = t.noise_gen.get_state()
     tensors["rng.data"] = t.data_gen.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
-    tensors["data.order"] = t.data._order.cpu()                      # this epoch's permutation
-    meta = {"step": t.step_count, "epoch": t.epoch, "data": t.data.state(), "opt_g": og_meta, "opt_d": od_meta,
+    data = t.data.state_dict()
+    tensors["data.order"] = data["order"]                             # this epoch's permutation
+    meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"]}, "opt_g": og_meta, "opt_d": od_meta,
             "model": t.model_cfg.to_dict(), "train": t.cfg.to_dict(), "history": run.history,
             "grid_steps": [g.step for g in run.grids]}
     return tensors, meta
 
 
-def restore_training_state(run: Run, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Load D, optimisers, RNG, fixed noise and history into a freshly built Run (same model config)."""
-    t = run.trainer
+def restore_training_state(run: Run, point: ResumePoint) -> None:
+    """Load D, optimisers, RNG, fixed noise, data position and history into a freshly built Run (same model)."""
+    t, tensors, meta = run.trainer, point.tensors, point.meta
     d_state = {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}
     t.D.load_state_dict(d_state, strict=True)
     t.opt_g.load_state_dict(_unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
@@ -88,12 +119,5 @@ def restore_training_state(run: Run, tensors: dict[str, torch.Tensor], meta: dic
     t.data_gen.set_state(tensors["rng.data"])
     torch.set_rng_state(tensors["rng.torch"])
     t.step_count, t.epoch = int(meta["step"]), int(meta["epoch"])
-    t.data._pos = int(meta.get("data", {}).get("pos", 0))
-    if "data.order" in tensors and tensors["data.order"].numel() == len(t.data):
-        t.data._order = tensors["data.order"].to(t.device)
-    run.history[:] = list(meta.get("history", []))
-    run.__post_init__()
-
-
-def configs_from_state(meta: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
-    return ModelConfig.from_dict(meta["model"]), TrainConfig.from_dict(meta["train"])
+    t.data.load_state_dict({"order": tensors.get("data.order"), "pos": meta.get("data", {}).get("pos", 0)})
+    run.restart(history=list(meta.get("history", [])))

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from gan_core.export import grid_png
-from gan_core.training.trainer import METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, sample_diversity
+from gan_core.training import resume as resume_state
+from gan_core.training.trainer import (METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, describe_device,
+                                       sample_diversity)
 
 WARMUP_STEPS = 5  # excluded from the steady-state images/s (allocation, cudnn autotuning, compile)
 MAX_GRIDS = 240   # grids kept for the timeline and GIF; older ones are thinned to every other
@@ -39,12 +42,23 @@ class Grid:
 
 @dataclass
 class Run:
+    """One training run: the Trainer, its history rows and grids, and the one way to resume and to save it.
+    `dataset` (a display name such as "digits" or a folder's name) and `command` go into the saved model card."""
+
     trainer: Trainer
+    dataset: str | None = None
+    command: str | None = None
     history: list[dict] = field(default_factory=list)
     grids: list[Grid] = field(default_factory=list)
     warmup_steps: int = WARMUP_STEPS  # steps of this Run left out of steady_images_per_s
 
     def __post_init__(self) -> None:
+        self.restart()
+
+    def restart(self, *, history: list[dict] | None = None) -> None:
+        """Start the clocks and the divergence guard from the trainer's current state (after a restore)."""
+        if history is not None:
+            self.history[:] = history
         self._pending: list[StepMetrics] = []
         self._last_flush_time = time.perf_counter()
         self._last_flush_step = self.trainer.step_count
@@ -53,7 +67,27 @@ class Run:
         self._advances = 0   # steps taken by this Run (a resumed trainer starts at a later step_count)
         self._last_good = self.trainer.snapshot_weights()
         self._last_good_step = self.trainer.step_count
-        self.last_samples: torch.Tensor | None = None
+
+    def resume(self, source: str | resume_state.ResumePoint) -> None:
+        """Continue from a checkpoint (folder, bundled name, Hub id, or a point already read): G's weights, D,
+        both optimisers, RNG states, data position and history. The trainer must be built with the point's
+        `configs()`."""
+        from gan_core.checkpoints.store import load_generator_weights
+
+        point = source if isinstance(source, resume_state.ResumePoint) else resume_state.read_resume_point(source)
+        load_generator_weights(self.trainer.G, point.path / "model.safetensors")
+        resume_state.restore_training_state(self, point)
+
+    def save(self, out: str | Path, *, with_training_state: bool = True) -> Path:
+        """Write the checkpoint folder (atomic): generator, config, model card, latest grid, and the resume state."""
+        from gan_core.checkpoints.store import save_checkpoint
+
+        t = self.trainer
+        return save_checkpoint(
+            out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
+            dataset=self.dataset or t.cfg.dataset, samples_png=self.grids[-1].png if self.grids else None,
+            command=self.command, training_state=resume_state.training_state(self) if with_training_state else None,
+            extra={"trained_on": describe_device(t.device)})
 
     @property
     def done(self) -> bool:
@@ -103,7 +137,6 @@ class Run:
 
     def _make_grid(self) -> Grid:
         samples = self.trainer.sample_fixed()                             # (64, C, H, W) uint8
-        self.last_samples = samples
         g = Grid(self.trainer.step_count, self.trainer.epoch, grid_png(samples), sample_diversity(samples))
         if self.trainer.cfg.dataset.strip().lower() == "digits":
             from gan_core.evaluation.digits_score import samples_coverage  # lazy: only digits runs pay for the classifier
@@ -123,12 +156,6 @@ class Run:
             self.grids.append(g)
         if len(self.grids) > MAX_GRIDS:  # keep the first and the newest; thin the middle
             self.grids = self.grids[:1] + self.grids[1:-1:2] + self.grids[-1:]
-
-    def render_grid(self) -> Grid:
-        """Render and publish the fixed-noise grid of the current step now."""
-        g = self._make_grid()
-        self._publish(g)
-        return g
 
     def steady_images_per_s(self) -> float:
         """Images/s from the end of the warm-up steps to now (after a device sync); NaN if too few steps."""

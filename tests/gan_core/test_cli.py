@@ -1,9 +1,7 @@
 """The CLI end to end in subprocesses: train -> checkpoint -> sample/interpolate; one-line errors."""
-import io
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 from PIL import Image
 from tests.paths import REPO_ROOT

@@ -4,7 +4,6 @@ in the page, an upload cap that fits an image zip)."""
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 import pytest
 from tests.paths import REPO_ROOT

@@ -6,7 +6,6 @@ AppTest does not fire `run_every`, so the tests poll by calling `at.run()` again
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest

@@ -4,7 +4,6 @@ a reload with the run's ?job= id reattaches, and a made-up id shows nothing. App
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest

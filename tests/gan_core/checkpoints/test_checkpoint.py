@@ -5,9 +5,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from gan_core.checkpoints.store import CheckpointError, load_generator, read_training_state, save_checkpoint
+from gan_core.checkpoints.store import CheckpointError, load_generator, save_checkpoint
 from gan_core.models import Generator
-from gan_core.training.resume import restore_training_state, training_state
+from gan_core.training.resume import read_resume_point
 from gan_core.training.run import Run
 from gan_core.sampling import images_from_seeds
 from gan_core.training.trainer import Trainer
@@ -83,14 +83,16 @@ def test_resume_continues_exactly(tiny_model, tiny_train, tiny_images, tmp_path)
     first = Run(Trainer(tiny_model, cfg, images=tiny_images))
     for _ in range(3):
         first.advance()
-    path = save_checkpoint(tmp_path / "r", generator=first.trainer.G, model_cfg=tiny_model, train_cfg=cfg,
-                           steps=3, training_state=training_state(first))
-    second = Run(Trainer(tiny_model, cfg, images=tiny_images))
-    second.trainer.G.load_state_dict(load_generator(str(path)).generator.state_dict())
-    restore_training_state(second, *read_training_state(path))
+    path = first.save(tmp_path / "r")
+    point = read_resume_point(path)
+    assert point.configs() == (tiny_model, cfg)                       # the checkpoint's settings come back
+    second = Run(Trainer(*point.configs(), images=tiny_images))
+    second.resume(point)
     assert second.trainer.step_count == 3 and len(second.history) == 3
     while not second.done:
         second.advance()
     a = [r["loss_d"] for r in straight.history]
     b = [r["loss_d"] for r in second.history]
     assert b == a                                            # bit-identical continuation
+    assert all(torch.equal(x, y) for x, y in zip(straight.trainer.G.state_dict().values(),
+                                                 second.trainer.G.state_dict().values()))
