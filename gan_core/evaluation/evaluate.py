@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from huggingface_hub import ModelCard
 
+from gan_core.checkpoints.modelcard import SCORES, score_table, set_section
 from gan_core.checkpoints.store import LoadedGenerator, load_generator
 from gan_core.data.datasets import load_images
 from gan_core.evaluation.inception import (INCEPTION_METRICS, MetricUnavailable, Progress, inception_features, inception_model,
@@ -114,35 +116,21 @@ def evaluate(source: str | LoadedGenerator, *, dataset: str = "digits", n: int =
     return result
 
 
-def _scores_section(scores: dict[str, Any]) -> list[str]:
-    """The model card's Scores section, in gan_core.checkpoints.modelcard's format."""
-    lines = ["## Scores", "", "| metric | value |", "| --- | --- |"]
-    lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in scores.items()]
-    return lines + [""]
-
-
 def record_scores(folder: str | Path, scores: dict[str, Any]) -> Path:
-    """Write `scores` into a local checkpoint's config.json ("scores") and its README's Scores section.
+    """Write `scores` into a local checkpoint's config.json ("scores") and its model card's Scores section.
 
     Only those two places change: the rest of config.json and of the card stay as they are. Each file is
     written to a temporary sibling and renamed over the original, so a crash leaves the old file.
     """
     folder = Path(folder)
-    cfg_file, card = folder / "config.json", folder / "README.md"
+    cfg_file, card_file = folder / "config.json", folder / "README.md"
     info = json.loads(cfg_file.read_text(encoding="utf-8"))
     info["scores"] = scores
     _replace(cfg_file, json.dumps(info, indent=2, sort_keys=True))
-    if card.is_file():
-        lines = card.read_text(encoding="utf-8").split("\n")
-        heads = [i for i, line in enumerate(lines) if line.startswith("## ")]
-        start = next((i for i in heads if lines[i].strip() == "## Scores"), None)
-        if start is not None:                      # replace the old section up to the next heading
-            end = next((i for i in heads if i > start), len(lines))
-        else:                                      # insert where modelcard puts it: before Notes / Use
-            start = next((i for i in heads if lines[i].strip() in ("## Notes", "## Use")), len(lines))
-            end = start
-        lines[start:end] = _scores_section(scores)
-        _replace(card, "\n".join(lines))
+    if card_file.is_file():
+        card = ModelCard(card_file.read_text(encoding="utf-8"), ignore_metadata_errors=True)
+        card.text = set_section(card.text, SCORES, score_table(scores))
+        _replace(card_file, str(card))
     return folder
 
 

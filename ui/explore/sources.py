@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from gan_core.checkpoints.modelcard import card_body
 from gan_core.checkpoints.store import BUNDLED_DIR, CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator
 from ui import state
 from ui.explore.files import explore_dir, import_pth_upload, save_uploaded_checkpoint, snapshot_job
@@ -240,9 +241,7 @@ def card_text(loaded: LoadedGenerator) -> str:
     readme = loaded.path / "README.md"
     if not readme.is_file():
         return "```json\n" + json.dumps(loaded.info, indent=2) + "\n```"
-    text = readme.read_text(encoding="utf-8", errors="replace")
-    if text.startswith("---"):
-        text = text.split("---", 2)[-1]
+    text = card_body(readme.read_text(encoding="utf-8", errors="replace"))
     out, in_code = [], False
     for ln in text.splitlines():
         in_code ^= ln.startswith("```")
