@@ -10,13 +10,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from gan_core.errors import UserError
+
 PRESETS = ("dcgan", "roadsign", "improved", "upsample")
 IMAGE_SIZES = (16, 28, 32, 64, 128)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BUILTIN_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value is out of bounds; the message names the field and the allowed range."""
 
 
@@ -122,6 +124,12 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names}).validate()
+
+
+# The field names, in declaration order: the one list of settings (model card rows, Train widget keys, the
+# Evaluate compare table). A new field shows up in all of them.
+MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelConfig))
+TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.io import ImageReadMode, decode_image
 from torchvision.utils import make_grid
 
 
@@ -67,15 +68,14 @@ def gif_bytes(frames: Sequence[torch.Tensor] | torch.Tensor, *, duration_ms: int
     return buf.getvalue()
 
 
-def gif_from_pngs(pngs: Sequence[bytes], *, duration_ms: int = 200) -> bytes:
-    """Animated GIF from PNG bytes (e.g. the training run's fixed-noise grids)."""
-    frames = [Image.open(io.BytesIO(p)) for p in pngs]
-    if not frames:
-        raise ValueError("a GIF needs at least one frame")
-    frames = [f.convert("L") if f.mode in ("L", "I;16", "1") else f.convert("RGB") for f in frames]
-    buf = io.BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
-    return buf.getvalue()
+def gif_scale(image_size: int) -> int:
+    """How much a GIF enlarges its frames: to about 128 px on the long side, never shrinking (CLI and Explore)."""
+    return max(1, 128 // image_size)
+
+
+def decode_png(data: bytes) -> torch.Tensor:
+    """PNG bytes (ours: 'L' or 'RGB') -> uint8 (C, H, W), the layout every function here takes."""
+    return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.UNCHANGED)
 
 
 def npy_bytes(array: torch.Tensor | np.ndarray) -> bytes:

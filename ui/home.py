@@ -1,8 +1,6 @@
 """Home page pieces: the device sentence and the gallery of bundled checkpoints (sample grid + Explore button)."""
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from gan_core.checkpoints import store as checkpoint
@@ -18,7 +16,7 @@ def device_line() -> str:
 
 def _facts(name: str) -> str:
     try:
-        info = json.loads((checkpoint.BUNDLED_DIR / name / "config.json").read_text(encoding="utf-8"))
+        info = checkpoint.read_config_json(checkpoint.BUNDLED_DIR / name)
     except (OSError, ValueError):
         return "config.json unreadable"
     size = info.get("image_size", "?")

@@ -13,7 +13,7 @@ def _run_state() -> None:
     if job is None:
         st.caption("No run in this session yet.")
         return
-    snap = job.snapshot(since=1 << 62)
+    snap = job.summary()
     where = f"step {snap.step:,}/{snap.total_steps:,}" if snap.total_steps else ""
     queued = f", position {snap.queue_position}" if snap.status == "queued" else ""
     st.caption(f"This session's run: **{snap.status}**{queued} {where}")
@@ -25,5 +25,5 @@ def sidebar() -> None:
     with st.sidebar:
         st.caption(f"Device: **{device_line()}**")
         job = state.current_job()
-        active = job is not None and not job.snapshot(since=1 << 62).ended
+        active = job is not None and not job.summary().ended
         st.fragment(_run_state, run_every="2s" if active else None)()

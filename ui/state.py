@@ -94,7 +94,7 @@ def job_history(job: TrainingJob) -> list[dict]:
         cache = {"job": job.id, "rows": []}
     snap = job.snapshot(since=len(cache["rows"]))
     if snap.history_len < len(cache["rows"]):  # the run was rebuilt (resume): start over
-        cache["rows"] = job.snapshot().history
+        cache["rows"] = job.history()
     else:
         cache["rows"].extend(snap.history)
     st.session_state[HISTORY] = cache

@@ -8,22 +8,19 @@ the YAML header (the Explore page's card view) and `set_section` replaces or ins
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import yaml
 from huggingface_hub import ModelCard, ModelCardData
 
-from gan_core.config import ModelConfig, TrainConfig
+from gan_core.config import MODEL_KEYS, TRAIN_KEYS
 
 LIBRARY_NAME = "dcgan-studio"
 PIPELINE_TAG = "unconditional-image-generation"
 # pytorch_model_hub_mixin/model_hub_mixin: what PyTorchModelHubMixin tags its repos with, so Generator's
 # `from_pretrained` shows on the Hub as usable.
 TAGS = ["dcgan", "gan", PIPELINE_TAG, "pytorch_model_hub_mixin", "model_hub_mixin"]
-MODEL_KEYS = tuple(f.name for f in dataclasses.fields(ModelConfig))
-# dataset has its own line ("Data: ..."), so the table leaves it out.
-TRAIN_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name != "dataset")
+CARD_TRAIN_KEYS = tuple(k for k in TRAIN_KEYS if k != "dataset")   # dataset has its own line ("Data: ...")
 SCORES, NOTES, USE = "## Scores", "## Notes", "## Use"
 
 
@@ -42,7 +39,7 @@ def score_table(scores: dict[str, Any]) -> list[str]:
 def _settings_table(info: dict[str, Any]) -> list[str]:
     train = info.get("train") or {}
     rows = [f"| {k} | {info[k]} |" for k in MODEL_KEYS if k in info]
-    rows += [f"| {k} | {train[k]} |" for k in TRAIN_KEYS if k in train]
+    rows += [f"| {k} | {train[k]} |" for k in CARD_TRAIN_KEYS if k in train]
     return ["| setting | value |", "| --- | --- |", *rows]
 
 

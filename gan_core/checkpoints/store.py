@@ -23,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
+from gan_core.errors import UserError
 from gan_core.models import Generator, check_size
 from gan_core.checkpoints.modelcard import model_card
 
@@ -31,7 +32,7 @@ HUB_FILES = ["config.json", "model.safetensors", "README.md", "samples.png"]
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint cannot be found, read or trusted; the message says which and what to do."""
 
 
@@ -42,6 +43,15 @@ class LoadedGenerator:
     info: dict[str, Any]   # the whole config.json: run facts such as dataset, steps, train config
     path: Path
     source: str
+
+
+def offline() -> bool:
+    """True when the user asked for no network: huggingface_hub's own flag (HF_HUB_OFFLINE, which it reads when
+    imported) or DCGAN_STUDIO_OFFLINE=1. The one offline check: the Hub, Inception downloads, Publish."""
+    from huggingface_hub import constants
+
+    flag = os.environ.get("DCGAN_STUDIO_OFFLINE", "").strip().upper()
+    return bool(constants.HF_HUB_OFFLINE) or flag in constants.ENV_VARS_TRUE_VALUES
 
 
 def bundled_checkpoints() -> list[str]:
@@ -109,8 +119,10 @@ def resolve_source(source: str) -> Path:
                           "(user/name[@revision])")
 
 
-def read_config(path: Path) -> tuple[ModelConfig, dict[str, Any]]:
-    cfg_file = path / "config.json"
+def read_config_json(path: Path) -> dict[str, Any]:
+    """A checkpoint folder's config.json as a dict: at most 1 MiB, valid UTF-8 JSON, an object. The one reader
+    (loading, the Home gallery, Evaluate); raises CheckpointError with one line otherwise."""
+    cfg_file = Path(path) / "config.json"
     if not cfg_file.is_file():
         raise CheckpointError(f"{path} has no config.json, so it is not a DCGAN Studio checkpoint")
     if cfg_file.stat().st_size > 1 << 20:
@@ -121,6 +133,14 @@ def read_config(path: Path) -> tuple[ModelConfig, dict[str, Any]]:
         raise CheckpointError(f"config.json is not valid JSON ({exc})") from None
     except RecursionError:  # "[[[[..." nested deeper than the parser's stack
         raise CheckpointError("config.json is not valid JSON (nested too deeply)") from None
+    if not isinstance(info, dict):
+        raise CheckpointError("config.json is not usable: config.json must hold a JSON object")
+    return info
+
+
+def read_config(path: Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """config.json -> (its ModelConfig, bounded and size-checked, and the whole mapping)."""
+    info = read_config_json(path)
     try:
         cfg = ModelConfig.from_dict(info)
         check_size(cfg)

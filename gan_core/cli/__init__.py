@@ -13,7 +13,7 @@ from gan_core.cli.evaluate import add_eval_parser
 from gan_core.cli.generate import add_generate_parsers
 from gan_core.cli.hub import add_push_parser
 from gan_core.cli.train import add_train_parser, cmd_train
-from gan_core.config import ConfigError
+from gan_core.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,15 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    from gan_core.checkpoints.store import CheckpointError
-    from gan_core.data.datasets import DataError
-    from gan_core.data.decoding import ArchiveError
-
     try:
         if args.handler is cmd_train:
             return cmd_train(args, argv)
         return args.handler(args)
-    except (ConfigError, DataError, ArchiveError, CheckpointError, ValueError, OSError) as exc:
+    except (UserError, ValueError, OSError) as exc:   # UserError: config, data, archive, checkpoint
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, without importing torch for --help

@@ -62,7 +62,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     from gan_core.checkpoints.store import load_generator
-    from gan_core.export import gif_bytes, grid_png, zip_pngs
+    from gan_core.export import gif_bytes, gif_scale, grid_png, zip_pngs
     from gan_core.latent import keyframe_path, z_from_seeds
     from gan_core.sampling import images_from_z, parse_seeds
 
@@ -77,7 +77,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     suffix = out.suffix.lower()
     if suffix == ".gif":
-        _write(out, gif_bytes(frames, duration_ms=args.duration_ms, scale=max(1, 128 // g.config.image_size)))
+        _write(out, gif_bytes(frames, duration_ms=args.duration_ms, scale=gif_scale(g.config.image_size)))
     elif suffix == ".png":
         _write(out, grid_png(frames, nrow=args.steps))
     elif suffix == ".zip":

@@ -18,12 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from gan_core.errors import UserError
 from gan_core.data.decoding import ImageLimits, decode_folder, decode_zip
 
 DIGITS_HELD_OUT = 1000  # 1,000 built-in digits (100 per class) kept out of GAN training: the evaluator's split
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """The data source could not give any usable images; the message says what to do instead."""
 
 

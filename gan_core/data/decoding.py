@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from gan_core.errors import UserError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
                   ".tga", ".ico"}
 
@@ -32,7 +34,7 @@ class ImageLimits:
     min_side: int = 2                       # a 1x1 image carries no picture
 
 
-class ArchiveError(ValueError):
+class ArchiveError(UserError):
     """The archive as a whole is refused (too many members, too large, a zip bomb, not a zip)."""
 
 

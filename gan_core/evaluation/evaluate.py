@@ -19,7 +19,7 @@ import torch
 from huggingface_hub import ModelCard
 
 from gan_core.checkpoints.modelcard import SCORES, score_table, set_section
-from gan_core.checkpoints.store import LoadedGenerator, load_generator
+from gan_core.checkpoints.store import LoadedGenerator, load_generator, read_config_json
 from gan_core.data.datasets import load_images
 from gan_core.evaluation.inception import (INCEPTION_METRICS, MetricUnavailable, Progress, inception_features, inception_model,
                       scores_from_features)
@@ -124,7 +124,7 @@ def record_scores(folder: str | Path, scores: dict[str, Any]) -> Path:
     """
     folder = Path(folder)
     cfg_file, card_file = folder / "config.json", folder / "README.md"
-    info = json.loads(cfg_file.read_text(encoding="utf-8"))
+    info = read_config_json(folder)
     info["scores"] = scores
     _replace(cfg_file, json.dumps(info, indent=2, sort_keys=True))
     if card_file.is_file():

@@ -25,6 +25,8 @@ from typing import Callable, Iterator, Sequence
 import torch
 import torch.nn as nn
 
+from gan_core.checkpoints.store import offline
+
 INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                  "weights-inception-2015-12-05-6726825d.pth")
 INCEPTION_SHA256_PREFIX = "6726825d"          # torch hub convention: the file name carries the hash prefix
@@ -35,15 +37,6 @@ Progress = Callable[[str, int, int], None]    # (stage, done, total)
 
 class MetricUnavailable(RuntimeError):
     """A metric cannot be computed here (e.g. offline without cached weights); the message is one line."""
-
-
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def offline() -> bool:
-    """True when the user asked for no network (HF_HUB_OFFLINE=1 or DCGAN_STUDIO_OFFLINE=1)."""
-    return _truthy("HF_HUB_OFFLINE") or _truthy("DCGAN_STUDIO_OFFLINE")
 
 
 def inception_weights_file() -> Path:

@@ -6,8 +6,10 @@ it (one browser session) can see and control the job; the manager never lists ot
 """
 from __future__ import annotations
 
+import enum
 import gc
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -19,25 +21,37 @@ from typing import Any, Callable
 import torch
 
 from gan_core.checkpoints.store import CheckpointError
-from gan_core.config import ConfigError, ModelConfig, TrainConfig
-from gan_core.data.datasets import DataError, ImageSet, load_images
-from gan_core.data.decoding import ArchiveError
+from gan_core.config import ModelConfig, TrainConfig
+from gan_core.data.datasets import ImageSet, load_images
+from gan_core.errors import UserError
 from gan_core.training.run import Run
 from gan_core.training.trainer import Trainer, TrainingDiverged, describe_device, resolve_device
 
 log = logging.getLogger(__name__)
 
-QUEUED, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = (
-    "queued", "loading", "running", "paused", "finished", "stopped", "failed")
+
+
+class Status(enum.StrEnum):
+    """A job's state. A str (StrEnum), so it compares, formats and serialises as the plain word the UI shows."""
+
+    QUEUED = "queued"
+    LOADING = "loading"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+QUEUED, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = Status   # the short names the UI imports
 ACTIVE = (LOADING, RUNNING, PAUSED)
 ENDED = (FINISHED, STOPPED, FAILED)
-USER_ERRORS = (ConfigError, DataError, ArchiveError, CheckpointError)
 
 
 @dataclass
 class JobSnapshot:
     id: str
-    status: str
+    status: Status
     step: int
     total_steps: int
     epoch: int
@@ -55,6 +69,7 @@ class JobSnapshot:
     device: str
     data: dict[str, Any] = field(default_factory=dict)
     saved_to: str | None = None
+    diverged: bool = False           # failed with TrainingDiverged (the last good weights were kept)
 
     @property
     def ended(self) -> bool:
@@ -74,6 +89,7 @@ class TrainingJob:
         self.command = command
         self.status = QUEUED
         self.error: str | None = None
+        self.diverged = False
         self.saved_to: str | None = None
         self.run: Run | None = None
         self.queue_position = 0
@@ -146,7 +162,23 @@ class TrainingJob:
                 grid_steps=[g.step for g in run.grids] if run else [],
                 latest_grid=run.grids[-1].png if run and run.grids else None, error=self.error,
                 images_per_s=self._rate, elapsed_s=self._elapsed, eta_s=eta, queue_position=self.queue_position,
-                device=describe_device(self.device), data=data, saved_to=self.saved_to)
+                device=describe_device(self.device), data=data, saved_to=self.saved_to,
+                diverged=self.diverged)
+
+    def summary(self) -> JobSnapshot:
+        """A snapshot without history rows: status, counters, latest grid, error (for a caption or a button)."""
+        return self.snapshot(since=sys.maxsize)     # a slice past the end: no rows copied
+
+    def label(self) -> str:
+        """One line naming the run for a picker: 'run 1a2b3c · dcgan on digits · step 40/500 · running'."""
+        snap = self.summary()
+        data = snap.data.get("name") or self.train_cfg.dataset
+        return (f"run {self.id[:6]} · {self.model_cfg.preset} on {data} · step {snap.step}/{snap.total_steps}"
+                f" · {snap.status}")
+
+    def history(self) -> list[dict]:
+        """Copies of every history row so far (for a chart, a CSV, a comparison)."""
+        return self.snapshot(since=0).history
 
     def grid_png(self, index: int) -> tuple[int, bytes] | None:
         with self._lock:
@@ -202,12 +234,13 @@ class TrainingJob:
             if self.autosave_dir is not None:
                 self.save(self.autosave_dir)
         except TrainingDiverged as exc:
+            self._set(diverged=True)
             self._fail(str(exc), keep=True)
         except torch.cuda.OutOfMemoryError:
             oom = True
             self._set(run=None)   # drop models, optimisers and batches; freed below, once the traceback is gone
             self._fail("the GPU ran out of memory: lower the batch size, the widths or the image size")
-        except USER_ERRORS as exc:
+        except UserError as exc:
             self._fail(str(exc))
         except Exception as exc:  # unexpected: short message to the UI, details to the server log
             log.error("training job %s failed:\n%s", self.id, traceback.format_exc())

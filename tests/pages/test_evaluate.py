@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from huggingface_hub import constants as hf_constants
 from streamlit.testing.v1 import AppTest
 from tests.paths import REPO_ROOT
 
@@ -17,6 +18,7 @@ NEW = "a folder path or Hub repo id…"
 def at(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))   # no Inception weights cached
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")                        # and nothing may touch the network
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)         # (huggingface_hub reads it at import)
     app = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     app.run()
     assert not app.exception, app.exception

@@ -215,15 +215,15 @@ def _rows(n, *, d_real=0.5, d_fake=0.5, div=None):
 def test_banners_explain_d_wins_collapse_and_divergence():
     from ui.train.checks import banners
 
-    assert banners(_rows(60), status="running", error=None) == []
-    kinds = [b.kind for b in banners(_rows(300, d_real=0.99, d_fake=0.01), status="running", error=None)]
+    assert banners(_rows(60)) == []
+    kinds = [b.kind for b in banners(_rows(300, d_real=0.99, d_fake=0.01))]
     assert kinds == ["d_wins"]
-    assert banners(_rows(150, d_real=0.99, d_fake=0.01), status="running", error=None) == []  # early: normal
+    assert banners(_rows(150, d_real=0.99, d_fake=0.01)) == []  # early: normal
     collapsed = _rows(60, div=[(0, 0.004), (20, 0.2), (40, 0.25), (59, 0.05)])
-    assert [b.kind for b in banners(collapsed, status="running", error=None)] == ["collapse"]
+    assert [b.kind for b in banners(collapsed)] == ["collapse"]
     healthy = _rows(60, div=[(0, 0.004), (20, 0.2), (59, 0.22)])
-    assert banners(healthy, status="running", error=None) == []
-    bad = banners(_rows(3), status="failed", error="training diverged at step 3 (a loss became NaN)")
+    assert banners(healthy) == []
+    bad = banners(_rows(3), diverged_error="training diverged at step 3 (a loss became NaN)")
     assert bad[0].kind == "diverged" and "lower learning rates" in bad[0].text
 
 

@@ -9,10 +9,8 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from gan_core.checkpoints.store import CheckpointError
-from gan_core.data.datasets import DataError
+from gan_core.errors import UserError
 from gan_core.evaluation.evaluate import evaluate
-from gan_core.data.decoding import ArchiveError
 from gan_core.evaluation.inception import inception_available
 from ui.evaluate import state as evaluate_state
 from ui.evaluate.sources import candidates, label, load_for_eval
@@ -78,7 +76,7 @@ def _run(source: str, dataset: str, n: int, metrics: list[str], seed: int) -> No
         loaded = load_for_eval(source)
         result = evaluate(loaded, dataset=dataset, n=n, metrics=metrics, seed=seed,
                           progress=_progress_callback(bar))
-    except (CheckpointError, DataError, ArchiveError, ValueError, OSError) as exc:
+    except (UserError, ValueError, OSError) as exc:   # bad checkpoint/data/archive, too few images, disk
         bar.empty()
         st.error(f"Could not evaluate: {exc}")
         return

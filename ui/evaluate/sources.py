@@ -13,7 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.checkpoints.store import LoadedGenerator, bundled_checkpoints, load_generator, resolve_source
+from gan_core.config import MODEL_KEYS, TRAIN_KEYS
+from gan_core.checkpoints.store import (LoadedGenerator, bundled_checkpoints, load_generator, read_config_json,
+                                       resolve_source)
 from gan_core.training.jobs import TrainingJob
 from ui.evaluate import state as evaluate_state
 from ui.state import job_manager, owner_id, session_jobs
@@ -32,21 +34,16 @@ class RunInfo:
     note: str | None = None                          # why something is missing (e.g. no training history)
 
 
-def job_label(job: TrainingJob) -> str:
-    snap = job.snapshot(since=1 << 30)                # no history copy: just the counters
-    return f"this session's run {job.id[:6]} · {job.train_cfg.dataset} · {snap.status} · step {snap.step}"
-
-
 def label(key: str) -> str:
     if key.startswith(JOB):
         job = _job(key)
-        return job_label(job) if job else f"run {key[len(JOB):][:6]} (gone)"
+        return f"this session's {job.label()}" if job else f"run {key[len(JOB):][:6]} (gone)"
     return key
 
 
 def candidates() -> dict[str, str]:
     """key -> label, in order: this session's runs (newest first), bundled checkpoints, typed sources."""
-    out = {f"{JOB}{j.id}": job_label(j) for j in reversed(session_jobs()) if j.run is not None}
+    out = {f"{JOB}{j.id}": f"this session's {j.label()}" for j in reversed(session_jobs()) if j.run is not None}
     out.update({name: f"bundled: {name}" for name in bundled_checkpoints()})
     out.update({s: s for s in evaluate_state.typed_sources() if s not in out})
     return out
@@ -74,7 +71,7 @@ def load_for_eval(key: str) -> LoadedGenerator:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _folder_info(path: str, mtime: float) -> tuple[dict, list[dict], bytes | None]:
     folder = Path(path)
-    info = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    info = read_config_json(folder)
     history: list[dict] = []
     state = folder / "training" / "state.json"
     if state.is_file():
@@ -84,10 +81,8 @@ def _folder_info(path: str, mtime: float) -> tuple[dict, list[dict], bytes | Non
 
 
 def _flat_settings(model: dict, train: dict | None) -> dict:
-    keys_m = ("preset", "image_size", "channels", "z_dim", "g_width", "d_width")
-    keys_t = ("dataset", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "g_steps", "d_steps", "label_smoothing",
-              "seed", "epochs", "max_steps")
-    return {**{k: model.get(k) for k in keys_m}, **{k: (train or {}).get(k) for k in keys_t}}
+    """Every ModelConfig then TrainConfig field (None where a checkpoint lacks it), for the compare table."""
+    return {**{k: model.get(k) for k in MODEL_KEYS}, **{k: (train or {}).get(k) for k in TRAIN_KEYS}}
 
 
 def run_info(key: str) -> RunInfo:
@@ -98,7 +93,7 @@ def run_info(key: str) -> RunInfo:
         if job is None:
             return RunInfo(key, label(key), note="this run is no longer kept")
         grid = job.grid_png(-1)
-        return RunInfo(key, label(key), history=job.snapshot().history, grid_png=grid[1] if grid else None,
+        return RunInfo(key, label(key), history=job.history(), grid_png=grid[1] if grid else None,
                        settings=_flat_settings(job.model_cfg.to_dict(), job.train_cfg.to_dict()), scores=evaluated)
     folder = resolve_source(key)
     cfg = folder / "config.json"

@@ -65,7 +65,7 @@ def import_pth_upload(data: bytes, name: str, *, nz: int, ngf: int, channels: in
 
 def snapshot_job(job) -> Path:
     """Copy a session run's current generator into a checkpoint folder (under the job's model lock)."""
-    step = job.snapshot().step
+    step = job.summary().step
     out = explore_dir() / "runs" / f"{job.id[:12]}-step{step:07d}"
     if (out / "model.safetensors").is_file():
         return out

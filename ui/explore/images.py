@@ -122,7 +122,3 @@ def path_names(mode: str, seeds: tuple[int, ...], n: int) -> tuple[str, ...]:
     tag = "-".join(map(str, seeds))
     return tuple(f"{mode}_{tag}_step_{k:03d}.png" for k in range(n))
 
-
-def gif_scale(image_size: int) -> int:
-    """The CLI's GIF enlargement: about 128 px on the long side."""
-    return max(1, 128 // image_size)

@@ -4,12 +4,12 @@ cached functions in `ui.explore.images`, settings from widget keys set up throug
 """
 from __future__ import annotations
 
-import os
 import random
 
 import streamlit as st
 
-from gan_core.checkpoints.store import CheckpointError, LoadedGenerator, push_checkpoint
+from gan_core.checkpoints.store import CheckpointError, LoadedGenerator, offline, push_checkpoint
+from gan_core.export import gif_scale
 from gan_core.latent import MAX_SEED
 from gan_core.sampling import parse_seeds
 from ui.explore import images as img
@@ -154,7 +154,7 @@ def interpolation_ui(loaded: LoadedGenerator, psi: float) -> None:
               "dl_strip_png")   # one row per segment, as `python -m gan_core interpolate --out x.png`
     _download(d2, "Frames (ZIP of PNGs)", img.zip_file(f.images, img.path_names(mode, keys, n)),
               f"{mode}_{tag}.zip", "application/zip", "dl_strip_zip")
-    _download(d3, "Animation (GIF)", img.gif_file(f.images, duration_ms=duration, scale=img.gif_scale(size)),
+    _download(d3, "Animation (GIF)", img.gif_file(f.images, duration_ms=duration, scale=gif_scale(size)),
               f"{mode}_{tag}.gif", "image/gif", "dl_gif")
     _download(d4, "z path (.npy)", img.npy_file(f.z), f"{mode}_{tag}_z.npy", NPY, "dl_path_npy")
 
@@ -193,10 +193,6 @@ def nudge_ui(loaded: LoadedGenerator, psi: float) -> None:
         _download(b, "z (.npy)", img.npy_file(moved.z), f"seed_{seed}_nudged_z.npy", NPY, "dl_nudge_npy")
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 @st.fragment
 def publish_ui(loaded: LoadedGenerator) -> None:
     with st.expander("Publish to the Hugging Face Hub"):
@@ -208,7 +204,7 @@ def publish_ui(loaded: LoadedGenerator) -> None:
         token = st.text_input("Token (write access; empty = HF_TOKEN or your saved login)", type="password",
                               key="explore_pub_token")
         if st.button("Publish", key="explore_publish", disabled=not repo.strip()):
-            if _offline():
+            if offline():
                 st.error("Publishing needs the network, and HF_HUB_OFFLINE is set: unset it and try again.")
                 return
             try:

@@ -44,12 +44,6 @@ def kind_of(source: str | None) -> str:
     return HUB
 
 
-def _job_label(job) -> str:
-    snap = job.snapshot()
-    return (f"{job.model_cfg.preset} on {snap.data.get('name') or job.train_cfg.dataset} · step {snap.step}"
-            f"/{snap.total_steps} · {snap.status}")
-
-
 def resolve_job_source(source: str) -> str:
     """'job:<id>' -> a snapshot folder of that run (raises CheckpointError if it is gone or has no step yet)."""
     job_id = source.split(":", 1)[1]
@@ -170,7 +164,7 @@ def _runs_ui() -> None:
     if not jobs:
         st.info("No runs in this session yet: start one on the Train page.")
         return
-    labels = {j.id: _job_label(j) for j in reversed(jobs)}
+    labels = {j.id: j.label() for j in reversed(jobs)}
     pick = st.selectbox("Run", list(labels), format_func=labels.get, key="explore_job")
     if st.button("Load this run's current weights", key="explore_load_job"):
         try:

@@ -59,13 +59,15 @@ def collapse(rows: Sequence[dict]) -> Banner | None:
     return None
 
 
-def diverged(status: str, error: str | None) -> Banner | None:
-    if status == "failed" and error and "diverged" in error:
+def diverged(error: str | None) -> Banner | None:
+    """`error`: the job's message when it failed with TrainingDiverged (JobSnapshot.diverged), else None."""
+    if error:
         return Banner("diverged", "error", (
             f"Training diverged and stopped: {error}. The last good weights are kept, so you can still save "
             "them. Try lower learning rates (e.g. 1e-4), label smoothing 0.1, or a smaller batch."))
     return None
 
 
-def banners(rows: Sequence[dict], *, status: str, error: str | None) -> list[Banner]:
-    return [b for b in (diverged(status, error), d_wins(rows), collapse(rows)) if b is not None]
+def banners(rows: Sequence[dict], *, diverged_error: str | None = None) -> list[Banner]:
+    """The banners that apply: divergence (pass the job's error when JobSnapshot.diverged), D winning, collapse."""
+    return [b for b in (diverged(diverged_error), d_wins(rows), collapse(rows)) if b is not None]

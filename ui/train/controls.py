@@ -33,10 +33,10 @@ def _first_rows(job: TrainingJob, *, timeout: float = 1.5) -> str:
     """Wait (bounded) for the run's first history rows and grid, so the page that follows the click already shows
     curves and samples instead of waiting for the live panel's next tick. Returns the job's status."""
     end = time.monotonic() + timeout
-    snap = job.snapshot(since=1 << 62)
+    snap = job.summary()
     while time.monotonic() < end and snap.status in ACTIVE and not (snap.history_len and snap.grid_steps):
         time.sleep(0.02)
-        snap = job.snapshot(since=1 << 62)
+        snap = job.summary()
     return snap.status
 
 
@@ -61,7 +61,7 @@ def controls(job: TrainingJob | None, ready: tuple[ModelConfig, TrainConfig, Ima
     """Start training when there is no active run; otherwise the controls that fit the run's status.
 
     Returns the session's job, which is new when Start training was just pressed (no extra rerun needed)."""
-    status = job.snapshot(since=1 << 62).status if job else None
+    status = job.summary().status if job else None
     if control_group(status) == "start" and state.value(START_REQUESTED) and ready is not None:
         job = _start(*ready)
         status = _first_rows(job)
@@ -96,7 +96,7 @@ def _save(job: TrainingJob) -> None:
 
 def save_and_downloads(job: TrainingJob) -> None:
     """Save by name, open in Explore, and the four downloads (grid PNG, GIF, CSV, checkpoint zip)."""
-    snap = job.snapshot(since=1 << 62)
+    snap = job.summary()
     if snap.status == QUEUED or (snap.status in ENDED and not snap.grid_steps):
         return  # nothing trained (yet): nothing to save
     st.subheader("Save and download")

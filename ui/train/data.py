@@ -17,10 +17,10 @@ import torch
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.datasets import DataError, ImageSet, load_images
 from gan_core.export import grid_png
-from gan_core.data.decoding import ArchiveError, ImageLimits, decode_image, decode_zip
+from gan_core.errors import UserError
+from gan_core.data.decoding import ImageLimits, decode_image, decode_zip
 from ui import state
 
-USER_ERRORS = (DataError, ArchiveError, ValueError, OSError)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -92,7 +92,7 @@ def load(kind: str, detail: object, model: ModelConfig) -> tuple[ImageSet | None
                 return None, None
             with st.spinner(f"Decoding images in {path}…"):
                 return _folder(str(path), path.stat().st_mtime, size, ch), str(path)
-    except USER_ERRORS as exc:
+    except (UserError, ValueError, OSError) as exc:   # unusable data or archive, unreadable files
         st.error(f"Could not load the images: {exc}")
         return None, None
     st.error(f"unknown data source {kind!r}")

@@ -15,12 +15,12 @@ import zipfile
 from pathlib import Path
 
 from gan_core.data.datasets import data_home
-from gan_core.export import gif_from_pngs
+from gan_core.export import decode_png, gif_bytes
 from gan_core.training.jobs import TrainingJob
+from gan_core.training.trainer import METRIC_NAMES
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-HISTORY_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after",
-                   "images_per_s", "diversity")
+HISTORY_COLUMNS = ("step", "epoch", *METRIC_NAMES, "images_per_s", "diversity")
 
 
 def checkpoints_dir() -> Path:
@@ -41,7 +41,7 @@ def save_named(job: TrainingJob, name: str) -> Path:
 
 
 def default_name(job: TrainingJob) -> str:
-    snap = job.snapshot(since=1 << 62)
+    snap = job.summary()
     data = re.sub(r"[^A-Za-z0-9_-]", "-", snap.data.get("name", "data"))[:24]
     return f"{job.model_cfg.preset}-{data}-{snap.step}"
 
@@ -75,7 +75,7 @@ def training_gif(job: TrainingJob, *, duration_ms: int = 250) -> bytes:
     pngs = job.grid_pngs()
     if not pngs:
         raise ValueError("no sample grid yet")
-    return gif_from_pngs(pngs, duration_ms=duration_ms)
+    return gif_bytes([decode_png(p) for p in pngs], duration_ms=duration_ms)
 
 
 def checkpoint_zip(job: TrainingJob) -> bytes:

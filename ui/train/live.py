@@ -43,7 +43,7 @@ def _status_line(snap: JobSnapshot) -> None:
                    "it in Explore below.")
     elif snap.status == STOPPED:
         st.info(f"Stopped at step {snap.step:,}. The weights of that step can still be saved below.")
-    elif snap.status == FAILED and snap.error and "diverged" not in snap.error:
+    elif snap.status == FAILED and snap.error and not snap.diverged:   # divergence has its own banner
         st.error(f"Training failed: {snap.error}")
 
 
@@ -95,13 +95,13 @@ def _body(job_id: str) -> None:
     job = state.current_job()
     if job is None or job.id != job_id:
         return
-    snap = job.snapshot(since=1 << 62)   # everything but the history rows
+    snap = job.summary()
     if state.status_changed(job.id, _page_state(snap)):
         st.rerun()                       # the controls / save section outside this fragment must follow
     rows = state.job_history(job)
     _progress(snap)
     _status_line(snap)
-    for b in banners(rows, status=snap.status, error=snap.error):
+    for b in banners(rows, diverged_error=snap.error if snap.diverged else None):
         (st.error if b.level == "error" else st.warning)(b.text)
     left, right = st.columns([3, 2])
     with left:
@@ -113,7 +113,7 @@ def _body(job_id: str) -> None:
 
 def live_panel(job: TrainingJob) -> None:
     """Draw the live panel; it refreshes itself every second while the run is queued, loading, running or paused."""
-    snap = job.snapshot(since=1 << 62)
+    snap = job.summary()
     active = snap.status in ACTIVE or snap.status == QUEUED
     state.status_changed(job.id, _page_state(snap))   # what the controls and save section were drawn for
     st.fragment(_body, run_every="1s" if active else None)(job.id)

@@ -10,7 +10,8 @@ import dataclasses
 
 import streamlit as st
 
-from gan_core.config import IMAGE_SIZES, PRESETS, ConfigError, ModelConfig, TrainConfig, preset_defaults
+from gan_core.config import (IMAGE_SIZES, MODEL_KEYS as MODEL_FIELDS, PRESETS, TRAIN_KEYS as TRAIN_FIELDS, ConfigError,
+                              ModelConfig, TrainConfig, preset_defaults)
 from ui import state
 
 # 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
@@ -26,8 +27,9 @@ SOURCES = {
 SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "cifar10": 3}
 DEFAULT_EPOCHS = 20  # digits: 62 steps/epoch; 10 epochs give rough digits, 20 clear ones, in ~1-3 min on a CPU
 
-MODEL_KEYS = ("z_dim", "g_width", "d_width", "image_size", "channels")
-TRAIN_KEYS = ("lr_g", "lr_d", "beta1", "g_steps", "d_steps", "batch_size")
+# Widget keys are the config field names; preset has its own select and the data source picks the dataset.
+MODEL_KEYS = tuple(k for k in MODEL_FIELDS if k != "preset")
+TRAIN_KEYS = tuple(k for k in TRAIN_FIELDS if k != "dataset")
 
 
 def _nearest_lr(lr: float) -> float:
@@ -50,8 +52,7 @@ def defaults() -> None:
     """First values of every settings widget (only keys not set yet): dcgan on built-in digits, 28 px."""
     m, t = ModelConfig(), TrainConfig()
     values = {"data_source": "digits", "preset": "dcgan", **m.to_dict(), **{k: getattr(t, k) for k in TRAIN_KEYS},
-              "beta2": t.beta2, "label_smoothing": t.label_smoothing, "seed": t.seed, "epochs": DEFAULT_EPOCHS,
-              "max_steps": 0, "sample_every": 25, "device": "auto"}
+              "epochs": DEFAULT_EPOCHS, "sample_every": 25}
     values.update(_preset_values("dcgan"))
     state.init_values(values)
 

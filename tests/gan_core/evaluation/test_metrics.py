@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import constants as hf_constants
 
 from gan_core.evaluation.digits_score import classifier_score, coverage, digits_score, frechet_distance
 from gan_core.evaluation.inception import MetricUnavailable, ensure_inception_weights, scores_from_features
@@ -24,6 +25,7 @@ def no_inception(tmp_path, monkeypatch) -> Path:
     """An empty torch hub cache and offline mode: nothing may try (or hang on) the network."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)      # what the variable sets when read at import
     return tmp_path / "torch_home"
 
 
@@ -71,6 +73,7 @@ def test_inception_download_failure_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("DCGAN_STUDIO_OFFLINE", raising=False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("DCGAN_STUDIO_INCEPTION_URL", "http://127.0.0.1:9/weights.pth")
     t0 = time.perf_counter()
     with pytest.raises(MetricUnavailable, match="download failed"):
@@ -174,6 +177,7 @@ def test_inception_download_writes_atomically_with_progress(tmp_path, monkeypatc
         monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         monkeypatch.delenv("DCGAN_STUDIO_OFFLINE", raising=False)
+        monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
         monkeypatch.setenv("DCGAN_STUDIO_INCEPTION_URL", f"http://127.0.0.1:{server.server_port}/w.pth")
         seen = []
         path = ensure_inception_weights(lambda stage, done, total: seen.append((done, total)), timeout=10)

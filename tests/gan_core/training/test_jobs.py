@@ -1,4 +1,5 @@
 """Background jobs: start, pause, step once, resume, stop; snapshots; the per-device FIFO queue."""
+import json
 import time
 
 import pytest
@@ -28,6 +29,11 @@ def test_runs_to_finished_with_history_and_grid(make_job, tmp_path):
     assert s.latest_grid.startswith(b"\x89PNG") and s.grid_steps[-1] == 5
     assert (tmp_path / "auto" / "model.safetensors").is_file() and s.saved_to
     assert job.snapshot(since=3).history[0]["step"] == 4
+    assert [r["step"] for r in job.history()] == [1, 2, 3, 4, 5]
+    summary = job.summary()
+    assert summary.history == [] and summary.history_len == 5 and summary.step == 5
+    assert summary.status == "finished" and f"{summary.status}" == "finished" and json.dumps(summary.status) == '"finished"'
+    assert job.label() == f"run {job.id[:6]} · dcgan on digits · step 5/5 · finished"
 
 
 def test_pause_step_once_resume_stop(make_job):
