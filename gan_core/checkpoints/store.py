@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -29,7 +28,6 @@ from gan_core.checkpoints.modelcard import model_card
 
 BUNDLED_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
 HUB_FILES = ["config.json", "model.safetensors", "README.md", "samples.png"]
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 
 
 class CheckpointError(UserError):
@@ -52,6 +50,21 @@ def offline() -> bool:
 
     flag = os.environ.get("DCGAN_STUDIO_OFFLINE", "").strip().upper()
     return bool(constants.HF_HUB_OFFLINE) or flag in constants.ENV_VARS_TRUE_VALUES
+
+
+def is_repo_id(text: str) -> bool:
+    """USER/NAME as the Hub accepts it (huggingface_hub's validate_repo_id), the namespace required: a bare
+    name here is a folder or a bundled checkpoint, never a Hub model."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if text.count("/") != 1:
+        return False
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return False
+    return True
 
 
 def bundled_checkpoints() -> list[str]:
@@ -109,7 +122,7 @@ def resolve_source(source: str) -> Path:
         return BUNDLED_DIR / source
     repo, _, revision = source.partition("@")
     looks_like_path = source.startswith((".", "/", "~")) or "\\" in source
-    if REPO_ID.match(repo) and not local.exists() and not looks_like_path:
+    if is_repo_id(repo) and not local.exists() and not looks_like_path:
         return _hub_download(repo, revision or None)
     if local.is_file():
         raise CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
@@ -273,7 +286,7 @@ def push_checkpoint(path: str | Path, repo_id: str, *, private: bool = False, to
 
     folder = resolve_source(str(path))
     read_config(folder)
-    if not REPO_ID.match(repo_id):
+    if not is_repo_id(repo_id):
         raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use USER/NAME")
     api = HfApi(token=token or os.environ.get("HF_TOKEN"))
     try:

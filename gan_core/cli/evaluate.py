@@ -32,22 +32,31 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return e
 
 
-class _Printer:
-    """Progress lines on stderr: a line when a stage starts and at every further 25%."""
+class _Bars:
+    """The evaluate() progress callback as tqdm bars on stderr: one bar per stage (a new stage closes the last);
+    downloads count bytes (tqdm scales them to MB). Plain lines, not redraws, when stderr is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet, self.stage, self.mark = quiet, None, -1
+        self.quiet, self.stage, self.bar = quiet, None, None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet:
             return
-        quarter = 4 * done // total if total else 0
-        if stage != self.stage or quarter > self.mark:
-            self.stage, self.mark = stage, quarter
-            amount = f"{done}/{total}" if total else f"{done}"
-            if stage.startswith("downloading"):
-                amount = f"{done / 2**20:.1f}/{total / 2**20:.1f} MB" if total else f"{done / 2**20:.1f} MB"
-            print(f"{stage}: {amount}", file=sys.stderr, flush=True)
+        if stage != self.stage:
+            from tqdm import tqdm         # here, not at the top: `python -m gan_core --help` stays quick
+
+            self.close()
+            in_bytes = stage.startswith("downloading")
+            self.stage = stage
+            self.bar = tqdm(total=total or None, desc=stage, file=sys.stderr, unit="B" if in_bytes else (" images" if total > 1 else " step"),
+                            unit_scale=in_bytes, mininterval=0.5 if sys.stderr.isatty() else 5.0,
+                            dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -56,8 +65,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     chosen = parse_metrics(args.metrics, dataset=args.dataset)
     device = resolve_device(args.device)
-    result = evaluate(args.checkpoint, dataset=args.dataset, n=args.n, metrics=chosen, seed=args.seed,
-                      device=device, progress=_Printer(args.quiet))
+    bars = _Bars(args.quiet)
+    try:
+        result = evaluate(args.checkpoint, dataset=args.dataset, n=args.n, metrics=chosen, seed=args.seed,
+                          device=device, progress=bars)
+    finally:
+        bars.close()
     for reason in dict.fromkeys(result.unavailable.values()):
         print(f"unavailable ({', '.join(m for m, r in result.unavailable.items() if r == reason)}): {reason}",
               file=sys.stderr)

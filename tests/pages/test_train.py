@@ -227,6 +227,32 @@ def test_banners_explain_d_wins_collapse_and_divergence():
     assert bad[0].kind == "diverged" and "lower learning rates" in bad[0].text
 
 
+def test_cost_estimate_counts_a_real_training_step(tiny_model):
+    """step_flops (FlopCounterMode on meta-device passes) matches FlopCounterMode around a real Trainer.step."""
+    import dataclasses
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gan_core.config import TrainConfig
+    from gan_core.training.trainer import Trainer
+    from ui.train.data import pass_flops, step_flops
+
+    train = TrainConfig(batch_size=2, device="cpu", amp=False)
+    images = torch.randint(0, 256, (2, 1, 16, 16), dtype=torch.uint8)
+    trainer = Trainer(tiny_model, train, images=images, device=torch.device("cpu"))
+    trainer.step()
+    with FlopCounterMode(display=False) as counter:
+        trainer.step()
+    measured = counter.get_total_flops() / 2                   # per image
+    assert 0.7 < step_flops(tiny_model, train) / measured < 1.3
+    f = pass_flops(tiny_model)
+    two_g = step_flops(tiny_model, dataclasses.replace(train, g_steps=2)) - step_flops(tiny_model, train)
+    assert two_g == f["g_fwd_bwd"] + f["d_fwd_bwd_input"] and f["g_fwd_bwd"] > 2 * f["g_fwd"] > 0
+    wide = dataclasses.replace(tiny_model, g_width=8, d_width=8)
+    assert step_flops(wide, train) > 3 * step_flops(tiny_model, train)         # convs: ~ width squared
+
+
 def test_figures_name_traces_and_thin_long_histories():
     from ui.figures import loss_figure, probability_figure
 

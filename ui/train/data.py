@@ -118,44 +118,45 @@ def preview(images: ImageSet) -> None:
 REFERENCE = (ModelConfig(), TrainConfig(device="cpu"))  # dcgan, 28 px, widths 32, batch 64: the default run
 
 
+def _flops(run) -> int:
+    """FLOPs torch counts (convs, matmuls, forward and backward) while `run()` executes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops()
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
-def macs_per_image(model: ModelConfig) -> tuple[int, int]:
-    """Multiply-accumulates of one forward pass of (G, D) for one image, counted with hooks on a batch of 1."""
+def pass_flops(model: ModelConfig) -> dict[str, float]:
+    """FLOPs per image of the passes a training step is made of, counted by FlopCounterMode on real
+    forward + backward passes of a batch of 2 (BatchNorm needs more than one sample):
+    g_fwd (G makes a fake batch for D's step), d_fwd_bwd (D on a batch, weight gradients only),
+    g_fwd_bwd and d_fwd_bwd_input (G's step: D's backward also reaches its input, then G's backward).
+    On the meta device: the same ops, shapes and autograd graph with no data, so the same count in ~0.1 s
+    instead of 1-5 s of real arithmetic on a shared CPU."""
     from gan_core.models import Discriminator, Generator
 
-    counted = [0]
-
-    def hook(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        w = getattr(module, "weight", None)
-        if isinstance(module, torch.nn.Conv2d):
-            # each output element sums (C_in/groups) * kH * kW products; weight is (C_out, C_in/groups, kH, kW)
-            counted[0] += output.numel() * w.shape[1] * w.shape[2] * w.shape[3]
-        elif isinstance(module, torch.nn.ConvTranspose2d):
-            # each input element scatters to (C_out/groups) * kH * kW outputs; weight: (C_in, C_out/groups, kH, kW)
-            counted[0] += inputs[0].numel() * w.shape[1] * w.shape[2] * w.shape[3]
-        elif isinstance(module, torch.nn.Linear):
-            counted[0] += module.in_features * module.out_features
-
-    results = []
+    n = 2
+    with torch.device("meta"):
+        g, d = Generator(model).train(), Discriminator(model).train()
+        z = torch.randn(n, model.z_dim)
+        x = torch.randn(n, model.channels, model.image_size, model.image_size)
     with torch.no_grad():
-        g, d = Generator(model).eval(), Discriminator(model).eval()
-        for net in (g, d):
-            for m in net.modules():
-                m.register_forward_hook(hook)
-        counted[0] = 0
-        x = g(torch.zeros(1, model.z_dim))
-        results.append(counted[0])
-        counted[0] = 0
-        d(x)
-        results.append(counted[0])
-    return results[0], results[1]
+        g_fwd = _flops(lambda: g(z))
+    d_fwd_bwd = _flops(lambda: d(x).sum().backward())
+    d_fwd_bwd_input = _flops(lambda: d(x.clone().requires_grad_()).sum().backward())
+    g_and_d = _flops(lambda: d(g(z)).sum().backward())        # G's step: through D into G
+    return {"g_fwd": g_fwd / n, "d_fwd_bwd": d_fwd_bwd / n, "d_fwd_bwd_input": d_fwd_bwd_input / n,
+            "g_fwd_bwd": (g_and_d - d_fwd_bwd_input) / n}
 
 
-def step_macs(model: ModelConfig, train: TrainConfig) -> float:
-    """Per image and step: each D step = G fwd + D fwd/bwd on real and fake (bwd ~ 2x fwd); each G step =
-    G and D fwd/bwd on a fake batch."""
-    g, d = macs_per_image(model)
-    return train.d_steps * (g + 2 * 3 * d) + train.g_steps * 3 * (g + d)
+def step_flops(model: ModelConfig, train: TrainConfig) -> float:
+    """FLOPs per image and step: each D step = G forward (no grad) + D forward/backward on a real and on a
+    fake batch; each G step = G and D forward/backward on a fake batch, D's gradient flowing into G."""
+    f = pass_flops(model)
+    return (train.d_steps * (f["g_fwd"] + 2 * f["d_fwd_bwd"])
+            + train.g_steps * (f["g_fwd_bwd"] + f["d_fwd_bwd_input"]))
 
 
 def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
@@ -177,25 +178,25 @@ def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
 
 @st.cache_resource(show_spinner=False)
 def step_time_model(device: str) -> tuple[float, float]:
-    """(overhead s/step, s per MAC) fitted to two measured runs on this machine: the default model (widths 32)
+    """(overhead s/step, s per FLOP) fitted to two measured runs on this machine: the default model (widths 32)
     and a narrow one (widths 8), both 28 px, batch 64 — about a second on a CPU, once per process."""
     model, train = REFERENCE
     train = dataclasses.replace(train, device=device)
     narrow = dataclasses.replace(model, g_width=8, d_width=8)
-    (t_wide, m_wide), (t_narrow, m_narrow) = [
-        (_seconds_per_step(m, train), step_macs(m, train) * train.batch_size) for m in (model, narrow)]
-    per_mac = (t_wide - t_narrow) / (m_wide - m_narrow)
-    if per_mac <= 0:  # a noisy machine: fall back to a pure compute model
-        return 0.0, t_wide / m_wide
-    return max(t_wide - per_mac * m_wide, 0.0), per_mac
+    (t_wide, f_wide), (t_narrow, f_narrow) = [
+        (_seconds_per_step(m, train), step_flops(m, train) * train.batch_size) for m in (model, narrow)]
+    per_flop = (t_wide - t_narrow) / (f_wide - f_narrow)
+    if per_flop <= 0:  # a noisy machine: fall back to a pure compute model
+        return 0.0, t_wide / f_wide
+    return max(t_wide - per_flop * f_wide, 0.0), per_flop
 
 
 def images_per_s(model: ModelConfig, train: TrainConfig) -> float:
-    """A simple throughput model: seconds per step = overhead + MACs x seconds per MAC (measured here)."""
+    """A simple throughput model: seconds per step = overhead + FLOPs x seconds per FLOP (measured here)."""
     from gan_core.training.trainer import resolve_device
 
-    overhead, per_mac = step_time_model(resolve_device(train.device).type)
-    return train.batch_size / (overhead + per_mac * step_macs(model, train) * train.batch_size)
+    overhead, per_flop = step_time_model(resolve_device(train.device).type)
+    return train.batch_size / (overhead + per_flop * step_flops(model, train) * train.batch_size)
 
 
 def estimate(model: ModelConfig, train: TrainConfig, n_images: int) -> str:

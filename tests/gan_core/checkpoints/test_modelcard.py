@@ -41,3 +41,11 @@ def test_body_without_header_and_section_update():
     assert twice.count(SCORES) == 1 and "| fid | 1.5 |" in twice and "12.35" not in twice and "| n | 3 |" in twice
     assert twice.index(SCORES) < twice.index("## Notes") < twice.index("## Use")   # inserted before Notes
     assert twice.replace("\n".join([SCORES, "", *score_table({"fid": 1.5, "n": 3}), ""]) + "\n", "") == body
+
+
+def test_repo_ids_follow_the_hub_rules():
+    from gan_core.checkpoints.store import is_repo_id
+
+    assert is_repo_id("user/dcgan-digits") and is_repo_id("Org.Name/model_1")
+    for bad in ("dcgan", "a/b/c", "user/na..me", "-user/name", "user/name.git", "./user/name", "user/", "u" * 97 + "/b"):
+        assert not is_repo_id(bad), bad
