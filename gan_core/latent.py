@@ -1,4 +1,4 @@
-"""Latent-space maths, pure functions: seeded z, lerp, slerp, keyframe paths, truncation.
+"""Latent-space maths, pure functions: seeded z, lerp, slerp, keyframe paths.
 
 A seed always gives the same z: `torch.Generator().manual_seed(seed)` on the CPU, then `randn(z_dim)`, so the
 UI, the CLI and the Python API agree on every machine. Paths through keyframes z_0 -> z_1 -> ... contain each
@@ -73,8 +73,3 @@ def keyframe_path(keyframes: torch.Tensor, steps: int, *, mode: str = "slerp", p
     if pingpong and path.shape[0] > 2:
         path = torch.cat([path, path.flip(0)[1:-1]])
     return path
-
-
-def truncate(z: torch.Tensor, psi: float) -> torch.Tensor:
-    """Truncation toward the mean of N(0, I): z * psi (psi < 1 trades variety for typicality)."""
-    return z * psi

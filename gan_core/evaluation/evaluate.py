@@ -67,6 +67,46 @@ def real_images(dataset: str, n: int, *, image_size: int, channels: int, seed: i
     return images[order[:n]]
 
 
+def _digits(fake: torch.Tensor, result: EvalResult, *, seed: int, progress: Progress | None) -> None:
+    """The offline digits score of the generated images, into `result`."""
+    from gan_core.evaluation.digits_score import digits_score
+
+    if progress:
+        progress("digits classifier", 0, 1)
+    score = digits_score(fake, seed=seed)
+    result.values.update(score.as_metrics())
+    result.details["digits"] = score.to_dict()
+    if progress:
+        progress("digits classifier", 1, 1)
+
+
+def _inception(fake: torch.Tensor, result: EvalResult, wanted: list[str], *, loaded: LoadedGenerator,
+               dataset: str, seed: int, device: str | torch.device, progress: Progress | None) -> None:
+    """FID/KID/IS of the generated images against `dataset`, into `result` (or why they are unavailable)."""
+    n = fake.shape[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torchmetrics' feature-buffer memory notes
+            inception_model(device, progress)        # first: offline fails before any real data loads
+            real_pool = None
+            if "fid" in wanted or "kid" in wanted:
+                real = real_images(dataset, n, image_size=loaded.config.image_size,
+                                   channels=loaded.config.channels, seed=seed)
+                if real.shape[0] < 2:
+                    raise ValueError(f"{dataset} has fewer than 2 images")
+                real_pool, _ = inception_features(real, device=device, progress=progress,
+                                                  stage="Inception: real images")
+            fake_pool, fake_logits = inception_features(fake, device=device, progress=progress,
+                                                        stage="Inception: generated images")
+            if progress:
+                progress("FID / KID / IS", 0, 1)
+            result.values.update(scores_from_features(real_pool, fake_pool, fake_logits, metrics=wanted,
+                                                      seed=seed))
+    except MetricUnavailable as exc:
+        for m in wanted:
+            result.unavailable[m] = str(exc)
+
+
 def evaluate(source: str | LoadedGenerator, *, dataset: str = "digits", n: int = 1000,
              metrics: Sequence[str] | str | None = None, seed: int = 0, device: str | torch.device = "cpu",
              progress: Progress | None = None) -> EvalResult:
@@ -79,38 +119,11 @@ def evaluate(source: str | LoadedGenerator, *, dataset: str = "digits", n: int =
     fake = generate(loaded, n, seed=seed, progress=progress)
     result = EvalResult(values={})
     if "digits" in chosen:
-        from gan_core.evaluation.digits_score import digits_score
-
-        if progress:
-            progress("digits classifier", 0, 1)
-        score = digits_score(fake, seed=seed)
-        result.values.update(score.as_metrics())
-        result.details["digits"] = score.to_dict()
-        if progress:
-            progress("digits classifier", 1, 1)
+        _digits(fake, result, seed=seed, progress=progress)
     wanted = [m for m in chosen if m in INCEPTION_METRICS]
     if wanted:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # torchmetrics' feature-buffer memory notes
-                inception_model(device, progress)        # first: offline fails before any real data loads
-                real_pool = None
-                if "fid" in wanted or "kid" in wanted:
-                    real = real_images(dataset, n, image_size=loaded.config.image_size,
-                                       channels=loaded.config.channels, seed=seed)
-                    if real.shape[0] < 2:
-                        raise ValueError(f"{dataset} has fewer than 2 images")
-                    real_pool, _ = inception_features(real, device=device, progress=progress,
-                                                      stage="Inception: real images")
-                fake_pool, fake_logits = inception_features(fake, device=device, progress=progress,
-                                                            stage="Inception: generated images")
-                if progress:
-                    progress("FID / KID / IS", 0, 1)
-                result.values.update(scores_from_features(real_pool, fake_pool, fake_logits, metrics=wanted,
-                                                          seed=seed))
-        except MetricUnavailable as exc:
-            for m in wanted:
-                result.unavailable[m] = str(exc)
+        _inception(fake, result, wanted, loaded=loaded, dataset=dataset, seed=seed, device=device,
+                   progress=progress)
     result.details.update(n=n, seed=seed, dataset=dataset, source=loaded.source, steps=loaded.info.get("steps"))
     result.seconds = time.perf_counter() - t0
     return result

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 import torch.nn as nn
 
-from gan_core.checkpoints.store import offline
+from gan_core.checkpoints.hub_checks import offline
 
 INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                  "weights-inception-2015-12-05-6726825d.pth")

@@ -6,7 +6,8 @@ import sys
 
 from huggingface_hub import constants as hf_constants
 
-from gan_core.checkpoints.store import CheckpointError, offline
+from gan_core.checkpoints.hub_checks import offline
+from gan_core.checkpoints.store import CheckpointError
 from gan_core.config import ConfigError
 from gan_core.data.datasets import DataError
 from gan_core.data.decoding import ArchiveError

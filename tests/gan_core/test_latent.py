@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_core.latent import MAX_SEED, keyframe_path, lerp, slerp, truncate, z_from_seed, z_from_seeds
+from gan_core.latent import MAX_SEED, keyframe_path, lerp, slerp, z_from_seed, z_from_seeds
 
 
 def test_z_from_seed_is_deterministic_and_seed_specific():
@@ -67,12 +67,6 @@ def test_keyframe_path_shapes_contain_keyframes_and_pingpong():
         keyframe_path(keys[:1], 5)
     with pytest.raises(ValueError):
         keyframe_path(keys, 1)
-
-
-def test_truncation_scales_z():
-    z = z_from_seed(9, 8)
-    assert torch.equal(truncate(z, 1.0), z)
-    assert torch.allclose(truncate(z, 0.5), z * 0.5)
 
 
 def _png_pixels(data: bytes) -> np.ndarray:

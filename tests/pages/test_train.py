@@ -1,6 +1,6 @@
 """AppTest of the Train page: renders, applies presets visibly, trains a tiny run live, pauses/steps/stops.
 
-AppTest does not fire `run_every`, so the tests poll by calling `at.run()` again (DESIGN.md §3). Runs are tiny:
+AppTest does not fire `run_every`, so the tests poll by calling `at.run()` again (ARCHITECTURE.md, "Threading"). Runs are tiny:
 16 px, widths 4, batch 8, a few steps via the Advanced "Max steps" input.
 """
 from __future__ import annotations
@@ -190,7 +190,9 @@ def test_second_session_is_queued_and_a_reload_reattaches(at):
     tiny(other, max_steps=3)
     other.button(key="start").click().run()
     poll(other, lambda a: any("queued, position 1" in i.value for i in a.info))
-    assert "queued" in " ".join(c.value for c in other.caption) or True
+    other.run()                                              # the sidebar reads the job after the start
+    assert any("**queued**, position 1" in c.value for c in other.sidebar.caption), \
+        [c.value for c in other.sidebar.caption]
 
     job_id = at.query_params["job"][0] if isinstance(at.query_params["job"], list) else at.query_params["job"]
     reloaded = AppTest.from_file(PAGE, default_timeout=TIMEOUT)

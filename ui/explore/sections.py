@@ -8,7 +8,8 @@ import random
 
 import streamlit as st
 
-from gan_core.checkpoints.store import CheckpointError, LoadedGenerator, offline, push_checkpoint
+from gan_core.checkpoints.hub_checks import offline
+from gan_core.checkpoints.store import CheckpointError, LoadedGenerator, push_checkpoint
 from gan_core.export import gif_scale
 from gan_core.latent import MAX_SEED
 from gan_core.sampling import parse_seeds

@@ -20,7 +20,6 @@ import torch
 from safetensors.torch import save_file
 
 from gan_core.checkpoints.store import CheckpointError, load_generator, save_checkpoint
-from gan_core.config import ModelConfig
 from gan_core.models import Generator
 from gan_core.checkpoints.pth_import import read_state_dict
 from tests.paths import REPO_ROOT

@@ -44,7 +44,7 @@ def test_body_without_header_and_section_update():
 
 
 def test_repo_ids_follow_the_hub_rules():
-    from gan_core.checkpoints.store import is_repo_id
+    from gan_core.checkpoints.hub_checks import is_repo_id
 
     assert is_repo_id("user/dcgan-digits") and is_repo_id("Org.Name/model_1")
     for bad in ("dcgan", "a/b/c", "user/na..me", "-user/name", "user/name.git", "./user/name", "user/", "u" * 97 + "/b"):

@@ -37,8 +37,9 @@ def test_seeded_runs_are_identical_on_cpu(tiny_model, tiny_train, tiny_images):
     assert strip(c.history) != strip(a.history)
 
 
-def test_d_update_raises_d_real_against_same_batch(tiny_model, tiny_images):
-    """D_G_z2 (after the D update) should be below D_G_z1 on average: D learned to reject fakes."""
+def test_d_update_lowers_d_of_fakes(tiny_model, tiny_images):
+    """D(G(z)) after the D update (D_G_z2) sits below D(G(z)) before it (D_G_z1) on average: D learned to
+    reject fakes."""
     cfg = TrainConfig(max_steps=20, batch_size=16, lr_d=5e-3, lr_g=1e-5, device="cpu", metrics_every=5)
     run = _run(tiny_model, cfg, tiny_images, 20)
     before = sum(r["d_fake_before"] for r in run.history[5:])
