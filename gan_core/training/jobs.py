@@ -108,8 +108,9 @@ class TrainingJob:
         self._on_done = on_done
         with self._lock:
             self.status, self.queue_position = LOADING, 0
-        self._thread = threading.Thread(target=self._work, name=f"train-{self.id[:8]}", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._work, name=f"train-{self.id[:8]}", daemon=True)
+        thread.start()
+        self._thread = thread    # published once started: join() from another thread never sees an unstarted one
 
     def pause(self) -> None:
         self._pause.set()
