@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from gan_core.export import grid_png
+from gan_core.training import distributed
 from gan_core.training import resume as resume_state
 from gan_core.training.trainer import (METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, describe_device,
                                        sample_diversity)
@@ -103,7 +104,7 @@ class Run:
             self._steady_start = (t.step_count, time.perf_counter())
         last = t.done
         grid = None
-        if t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1:
+        if t.rank == 0 and (t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1):
             grid = self._make_grid()           # before the flush, so the step's row is whole when appended
         if len(self._pending) >= t.cfg.metrics_every or m.epoch_end or last:
             self.flush()                       # raises on divergence: then this grid is never published
@@ -115,10 +116,11 @@ class Run:
         """Read pending metrics (one host sync), append rows, and run the divergence guard."""
         if not self._pending:
             return []
-        values = torch.stack([m.values for m in self._pending]).cpu()    # (k, 5): the one sync
+        values = torch.stack([m.values for m in self._pending])           # (k, 5) on the device
+        values = distributed.all_mean(values, self.trainer.dist).cpu()   # DDP: means over the ranks; the one sync
         now = time.perf_counter()
         steps = self._pending[-1].step - self._last_flush_step
-        rate = steps * self.trainer.batch_size / max(now - self._last_flush_time, 1e-9)
+        rate = steps * self.images_per_step / max(now - self._last_flush_time, 1e-9)
         rows = []
         for m, v in zip(self._pending, values.tolist()):
             rows.append({"step": m.step, "epoch": m.epoch, **dict(zip(METRIC_NAMES, v)), "images_per_s": rate,
@@ -164,7 +166,12 @@ class Run:
         _sync(self.trainer.device)
         step0, t0 = self._steady_start
         steps = self.trainer.step_count - step0
-        return steps * self.trainer.batch_size / max(time.perf_counter() - t0, 1e-9) if steps else float("nan")
+        return steps * self.images_per_step / max(time.perf_counter() - t0, 1e-9) if steps else float("nan")
+
+    @property
+    def images_per_step(self) -> int:
+        """Real images one step trains on over all ranks (the global batch): images/s are global figures."""
+        return self.trainer.batch_size * self.trainer.world_size
 
 
 def _finite(x: float) -> bool:
