@@ -59,7 +59,7 @@ def torchrun_argv(*, nproc_per_node: int, nnodes: int = 1, endpoint: str | None 
             "--rdzv-endpoint", endpoint, "--rdzv-id", run_id]
 
 
-def shell_command(argv: list[str], *, width: int = 100) -> str:
+def shell_command(argv: list[str], *, width: int = 78) -> str:
     """argv quoted for a POSIX shell, wrapped with backslash-newlines at flag boundaries to about `width`."""
     lines, line = [], ""
     for word in argv:

@@ -47,8 +47,9 @@ def test_handover_commands_follow_the_settings_and_parse_back(at, tmp_path):
     assert one.startswith("torchrun --standalone --nproc-per-node 4 -m gan_core train")
     assert many.startswith("torchrun --nnodes 3 --nproc-per-node 4 --rdzv-backend c10d --rdzv-endpoint "
                            "10.0.0.5:29500")
-    assert short == "torchrun --standalone --nproc-per-node 4 -m gan_core train --config run.json " \
-                    "--out runs/improved digits"
+    assert shlex.split(short.replace("\\\n", " ")) == [
+        "torchrun", "--standalone", "--nproc-per-node", "4", "-m", "gan_core", "train", "--config", "run.json",
+        "--out", "runs/improved digits"]
     args, (model, train) = _parse(one)
     assert args.out == "runs/improved digits"
     # the page's own settings: the improved preset's defaults and the seed typed above, for the cluster

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.cli.launch import DEFAULT_PORT, run_file, torchrun_command
+from gan_core.cli.launch import DEFAULT_PORT, run_file, shell_command, torchrun_argv, torchrun_command
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 
 PLACEHOLDER_DATA = "/path/to/images"
@@ -65,7 +65,7 @@ def handover_ui(model: ModelConfig | None, train: TrainConfig | None, *, kind: s
         st.markdown(f"**{nodes} machines × {gpus} GPUs** — run the same command on every machine")
         st.code(many, language="bash")
         st.markdown("**Or with the settings file** (flags given after `--config` win):")
-        st.code(f"torchrun --standalone --nproc-per-node {gpus} -m gan_core train --config run.json "
-                f"--out {out.strip()}", language="bash")
+        st.code(shell_command(torchrun_argv(nproc_per_node=gpus) + ["-m", "gan_core", "train", "--config", "run.json",
+                                                                    "--out", out.strip()]), language="bash")
         st.download_button("Download settings (run.json)", run_file(model, cluster), file_name="run.json",
                            mime="application/json", key="handover_download", icon=":material/download:")
