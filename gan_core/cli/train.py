@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import time
@@ -166,10 +167,20 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from gan_core.training import distributed
 
     try:
-        run, data = _open_run(args, "python -m gan_core " + shlex.join(list(argv)))
+        run, data = _open_run(args, _launch_prefix() + shlex.join(list(argv)))
         return _train(run, data, args)
     finally:
         distributed.stop()
+
+
+def _launch_prefix() -> str:
+    """How this process was started, for the model card: python, or torchrun with its node/process counts."""
+    world, local = os.environ.get("WORLD_SIZE"), os.environ.get("LOCAL_WORLD_SIZE")
+    if not world:
+        return "python -m gan_core "
+    if local and local.isdigit() and world.isdigit() and int(local) > 0:
+        return f"torchrun --nnodes {max(int(world) // int(local), 1)} --nproc-per-node {local} -m gan_core "
+    return f"torchrun (world size {world}) -m gan_core "
 
 
 def _train(run, data, args: argparse.Namespace) -> int:

@@ -216,3 +216,12 @@ def attach(trainer: Trainer, ctx: DistContext) -> None:
         except Exception:  # no compiler toolchain: eager DDP is the fallback
             pass
     trainer.g_fwd, trainer.d_fwd = g, d
+    decorrelate_dropout(trainer)
+
+
+def decorrelate_dropout(trainer: Trainer) -> None:
+    """Give ranks > 0 their own global torch RNG stream (dropout masks), derived from the seed, the rank and the
+    step: the ranks started (and resume) from one shared state, and identical masks on every rank would drop
+    the same units for each rank's i-th sample. Noise and data have their own generators, kept in step."""
+    if trainer.rank > 0:
+        torch.manual_seed(hash((trainer.cfg.seed, trainer.rank, trainer.step_count)) % 2**63)

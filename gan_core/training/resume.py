@@ -119,5 +119,9 @@ def restore_training_state(run: Run, point: ResumePoint) -> None:
     t.data_gen.set_state(tensors["rng.data"])
     torch.set_rng_state(tensors["rng.torch"])
     t.step_count, t.epoch = int(meta["step"]), int(meta["epoch"])
+    if t.dist is not None:  # rank 0's saved state was just loaded on every rank
+        from gan_core.training.distributed import decorrelate_dropout
+
+        decorrelate_dropout(t)
     t.data.load_state_dict({"order": tensors.get("data.order"), **meta.get("data", {})})
     run.restart(history=list(meta.get("history", [])))

@@ -5,7 +5,8 @@ it reads the pending metrics with one host sync, appends history rows with image
 finite (else restores the last good weights and raises TrainingDiverged naming the step), and every
 `sample_every` steps and at each epoch end renders the fixed-noise grid (PNG bytes) with a diversity score
 (and, for runs on the built-in digits, the class coverage of the grid by the digits classifier: history key
-`coverage`, 0-10; a collapsing run loses digits).
+`coverage`, 0-10; a collapsing run loses digits). Under DDP (`trainer.dist`) the flushed metrics are means over
+the ranks (one all-reduce per flush), images/s count the global batch, and only rank 0 renders grids.
 """
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ class Run:
             out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
             dataset=self.dataset or t.cfg.dataset, samples_png=self.grids[-1].png if self.grids else None,
             command=self.command, training_state=resume_state.training_state(self) if with_training_state else None,
-            extra={"trained_on": describe_device(t.device)})
+            extra={"trained_on": describe_device(t.device) if t.world_size == 1
+                   else f"{t.world_size} DDP processes, each on {describe_device(t.device)}"})
 
     @property
     def done(self) -> bool:
