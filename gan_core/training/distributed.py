@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -112,7 +113,9 @@ def all_mean(values: torch.Tensor, ctx: DistContext | None) -> torch.Tensor:
 
 def failure_message(exc: BaseException, ctx: DistContext) -> str:
     """One line for a collective that failed: another rank died or stopped answering within the timeout."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", first)      # gloo/nccl's source-file prefix
+    first = first.split(". ")[0].rstrip(".")[:160]                      # its first sentence says what happened
     return (f"rank {ctx.rank}/{ctx.world_size}: lost contact with the other processes (one died, or did not answer "
             f"within {ctx.timeout_s:g} s): {first}. Nothing was saved by this rank; resume from the last saved "
             "checkpoint with --resume")
