@@ -201,7 +201,9 @@ def attach(trainer: Trainer, ctx: DistContext) -> None:
     """Make `trainer` a DDP trainer: optional synchronised BatchNorm, then G and D wrapped for its forward passes.
 
     trainer.G / trainer.D stay the bare modules (saving, sampling, EMA); trainer.g_fwd / d_fwd become the DDP
-    wrappers the step calls, so gradients are averaged over the ranks at each backward.
+    wrappers the step calls, so gradients are averaged over the ranks at each backward. The G step runs D's
+    wrapper with D's weights frozen (Trainer._set_d_grad): no D gradient hook fires, so DDP reduces nothing for
+    D there and its next D step starts clean; the equivalence test covers this path.
     """
     from torch.nn.parallel import DistributedDataParallel as DDP
 

@@ -93,7 +93,8 @@ def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors["rng.torch"] = torch.get_rng_state()
     data = t.data.state_dict()
     tensors["data.order"] = data["order"]                             # this epoch's permutation
-    meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"], "global_batch": data["global_batch"]}, "opt_g": og_meta, "opt_d": od_meta,
+    meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"], "global_batch": data["global_batch"]},
+            "opt_g": og_meta, "opt_d": od_meta,
             "model": t.model_cfg.to_dict(), "train": t.cfg.to_dict(), "history": run.history,
             "grid_steps": [g.step for g in run.grids]}
     return tensors, meta

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan_core.training import cpu_kernels
-from gan_core.training.distributed import DistContext
+from gan_core.training import cpu_kernels, distributed
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.data.datasets import BatchSource
 from gan_core.models import Discriminator, Generator, check_size
@@ -92,7 +91,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, images: torch.Tensor,
                  device: torch.device | None = None, fast_cpu_kernels: bool = True,
-                 dist: DistContext | None = None) -> None:
+                 dist: distributed.DistContext | None = None) -> None:
         self.model_cfg, self.cfg = model_cfg.validate(), train_cfg.validate()
         check_size(model_cfg)
         if images.shape[1:] != (model_cfg.channels, model_cfg.image_size, model_cfg.image_size):
@@ -147,8 +146,6 @@ class Trainer:
         self.epoch = 0
         self._real_target = 1.0 - train_cfg.label_smoothing
         if dist is not None:  # after compile's fallback: g_fwd/d_fwd become the DDP wrappers
-            from gan_core.training import distributed
-
             distributed.attach(self, dist)
 
     @property
