@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from gan_core.config import ModelConfig, TrainConfig
+from gan_core.config import TrainConfig
 from gan_core.data.datasets import BatchSource, load_images
 from tests.paths import REPO_ROOT
 
@@ -70,6 +70,25 @@ def test_ranks_draw_disjoint_shards_of_the_one_process_global_batch(tiny_images)
     with pytest.raises(ValueError, match="need 80 images per step but the dataset has 64"):
         BatchSource(tiny_images, batch_size=8, device=torch.device("cpu"), rank=0, world_size=10,
                     generator=torch.Generator())
+
+
+def test_a_data_position_saved_with_another_global_batch_continues_after_the_images_drawn(tiny_images):
+    """Saved by 1 process x 16 after 3 batches (48 images of this epoch); resumed by 2 ranks x 16 (global 32):
+    the epoch continues at global batch 48 // 32 = 1, i.e. images 32..63 of the same permutation."""
+    saver = BatchSource(tiny_images, batch_size=16, device=torch.device("cpu"),
+                        generator=torch.Generator().manual_seed(1))
+    for _ in range(3):
+        saver.next()
+    state = saver.state_dict()
+    assert state["global_batch"] == 16 and state["pos"] == 3
+    order = state["order"]
+    for rank in range(2):
+        src = BatchSource(tiny_images, batch_size=16, device=torch.device("cpu"), rank=rank, world_size=2,
+                          generator=torch.Generator())
+        src.load_state_dict(state)
+        batch, ended = src.next()
+        want = tiny_images[order[32 + 16 * rank:48 + 16 * rank]].float() * (2 / 255) - 1
+        assert torch.allclose(batch, want) and ended                   # the last global batch of that epoch
 
 
 def test_two_ranks_with_sync_bn_match_one_process_with_the_global_batch_and_resume_across_world_sizes(
@@ -130,8 +149,8 @@ def test_a_killed_rank_makes_the_survivor_exit_with_one_line_and_the_last_checkp
                    MASTER_PORT=port)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "gan_core", "train", "--resume", str(out), "--dataset", str(png_folder),
-             "--epochs", "100000", "--max-steps", "0", "--batch-size", "8", "--threads", "1", "--dist-timeout", "30", "--out",
-             str(out), "--quiet"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+             "--epochs", "100000", "--max-steps", "0", "--batch-size", "8", "--threads", "1",
+             "--dist-timeout", "30", "--out", str(out), "--quiet"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     try:
         first = procs[0].stdout.readline()                 # printed once the process group is up and training
