@@ -96,6 +96,7 @@ class TrainConfig:
     metrics_every: int = 10
     amp: bool = True
     compile: bool = False
+    sync_bn: bool = False  # DDP runs only (torchrun): BatchNorm statistics over the global batch
 
     def validate(self) -> "TrainConfig":
         if not isinstance(self.dataset, str) or not self.dataset.strip():

@@ -13,6 +13,7 @@ from ui import state
 from ui.train import settings as widgets
 from ui.train.controls import controls, save_and_downloads
 from ui.train.data import estimate, load, preview
+from ui.train.handover import handover_ui
 from ui.train.live import empty_panel, live_panel
 
 st.title("Train a GAN")
@@ -38,6 +39,8 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
         train = widgets.with_dataset(train, dataset)
         ready = (model, train, images)
         st.markdown(estimate(model, train, len(images.images)))
+
+handover_ui(model, train, kind=kind, detail=detail)
 
 st.subheader("3 · Run")
 job = controls(job, ready)

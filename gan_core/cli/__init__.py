@@ -6,6 +6,7 @@ Errors a user can fix are one line on stderr and exit 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -34,10 +35,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(args, argv)
         return args.handler(args)
     except (UserError, ValueError, OSError) as exc:   # UserError: config, data, archive, checkpoint
-        print(f"error: {exc}", file=sys.stderr)
+        _print_error(exc)
         return 2
     except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, without importing torch for --help
         if type(exc).__name__ != "OutOfMemoryError":
             raise
         print("error: the GPU ran out of memory: lower --batch-size, the widths or --image-size", file=sys.stderr)
         return 1
+
+
+def _print_error(exc: BaseException) -> None:
+    """One line on stderr. Under torchrun every rank checks the same input: one line per node (local rank 0),
+    naming the rank when it is not rank 0 (a node whose data folder is missing says so)."""
+    if os.environ.get("LOCAL_RANK", "0") != "0":
+        return
+    rank = os.environ.get("RANK", "0")
+    print(f"error: {'' if rank == '0' else f'[rank {rank}] '}{exc}", file=sys.stderr)

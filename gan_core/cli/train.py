@@ -1,23 +1,27 @@
 """`python -m gan_core train`: flags generated from the ModelConfig/TrainConfig fields (`z_dim` -> `--z-dim`), so
-the CLI, the UI and the configs cannot drift; one Run, resumed and saved by its own `resume()` / `save()`."""
+the CLI, the UI and the configs cannot drift; one Run, resumed and saved by its own `resume()` / `save()`.
+
+Under `torchrun` (RANK/WORLD_SIZE/LOCAL_RANK set) the same command trains with DDP (training/distributed.py):
+every check that can fail on bad input runs before the process group is joined, so a bad flag is one line and
+nothing is written; then rank 0 alone prints progress and writes the checkpoint. `--config run.json` (the file
+the Train page downloads) supplies any setting not given as a flag."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from gan_core.cli.launch import HIDDEN_TRAIN as _HIDDEN_TRAIN
+from gan_core.cli.launch import flag as _flag
+from gan_core.cli.launch import read_run_file
 from gan_core.config import DEVICES, PRESETS, ConfigError, ModelConfig, TrainConfig, with_preset
 
-_HIDDEN_TRAIN = {"metrics_every"}
 _CHOICES = {"preset": PRESETS, "device": DEVICES}
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _add_config_flags(p: argparse.ArgumentParser, cls: type) -> None:
@@ -44,14 +48,21 @@ def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=int, help="CPU threads for training (default: one per core). On a machine "
-                   "shared with other busy processes, 1 is often much faster than 2")
+                   "shared with other busy processes, 1 is often much faster than 2. Under torchrun: per rank")
+    t.add_argument("--config", help="settings file (run.json from the Train page); flags given here win")
+    t.add_argument("--dist-timeout", type=float, default=300.0, metavar="S",
+                   help="under torchrun: seconds a collective waits for the other ranks before failing")
     t.set_defaults(handler=cmd_train)
     return t
 
 
 def _given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-            if getattr(args, f.name, None) is not None}
+    """The fields of `cls` set by a flag, else by the --config file (flags win)."""
+    from_file = read_run_file(args.config) if getattr(args, "config", None) else {}
+    given = {f.name: from_file[f.name] for f in dataclasses.fields(cls) if f.name in from_file}
+    given.update({f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
+                  if getattr(args, f.name, None) is not None})
+    return given
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
@@ -72,19 +83,45 @@ def _set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads)
 
 
+def _check_resume_model(args: argparse.Namespace, model_cfg: ModelConfig) -> None:
+    """A resumed run keeps its checkpoint's model: a model flag that disagrees is an error, not silently dropped."""
+    for name, value in _given(args, ModelConfig).items():
+        if getattr(model_cfg, name) != value:
+            raise ConfigError(f"{args.resume} holds a {model_cfg.preset} model with {name}={getattr(model_cfg, name)}"
+                              f"; {_flag(name)} {value} cannot change it when resuming (drop the flag, or start a "
+                              "new run without --resume)")
+
+
 def _open_run(args: argparse.Namespace, command: str):
-    """Configs (from the flags, or the checkpoint's with the flags on top), data, Trainer, Run; resumed if asked."""
-    from gan_core.data.datasets import load_images
+    """Configs (from the flags, or the checkpoint's with the flags on top), data, Trainer, Run; resumed if asked.
+    Under torchrun every input check runs first; the process group is joined last, before building the Trainer."""
+    from gan_core.data.datasets import check_shards, load_images
+    from gan_core.training import distributed
     from gan_core.training.resume import read_resume_point
     from gan_core.training.run import Run
     from gan_core.training.trainer import Trainer, resolve_device
 
     point = read_resume_point(args.resume) if args.resume else None
     model_cfg, train_cfg = point.configs(_given(args, TrainConfig)) if point else configs_from_args(args)
+    if point:
+        _check_resume_model(args, model_cfg)
     device = resolve_device(train_cfg.device)
+    ranks = distributed.env_ranks()
+    if train_cfg.sync_bn and ranks is None:
+        raise ConfigError("--sync-bn needs several processes started by torchrun (e.g. torchrun --nproc-per-node 2 "
+                          "-m gan_core train ...)" + ("; this checkpoint was trained with it: add --no-sync-bn"
+                                                      if point else ""))
+    if ranks is not None:
+        device = distributed.rank_device(device, ranks[1])
+        if not 1 <= args.dist_timeout <= 86_400:
+            raise ConfigError(f"--dist-timeout must be between 1 and 86400 seconds, got {args.dist_timeout:g}")
     _set_threads(args.threads)
     data = load_images(train_cfg.dataset, image_size=model_cfg.image_size, channels=model_cfg.channels)
-    run = Run(Trainer(model_cfg, train_cfg, images=data.images, device=device), dataset=data.name, command=command)
+    world = ranks[2] if ranks else 1
+    check_shards(len(data.images), batch_size=train_cfg.batch_size, world_size=world)
+    ctx = distributed.start(device, timeout_s=args.dist_timeout) if ranks else None
+    trainer = Trainer(model_cfg, train_cfg, images=data.images, device=device, dist=ctx)
+    run = Run(trainer, dataset=data.name, command=command)
     if point is not None:
         run.resume(point)
     return run, data
@@ -100,7 +137,15 @@ def _first_line(run, data) -> str:
     return (f"device={describe_device(t.device)} data={data.name} images={len(data.images)}{skipped} "
             f"preset={m.preset} size={m.image_size}x{m.image_size}x{m.channels} z_dim={m.z_dim} "
             f"widths={m.g_width}/{m.d_width} batch={t.batch_size} steps={t.total_steps} ({t.steps_per_epoch}/epoch) "
-            f"lr_g={c.lr_g:g} lr_d={c.lr_d:g} amp={amp}{fast}")
+            f"lr_g={c.lr_g:g} lr_d={c.lr_d:g} amp={amp}{fast}" + _world(run))
+
+
+def _world(run) -> str:
+    t = run.trainer
+    if t.dist is None:
+        return ""
+    sync = " sync_bn" if t.cfg.sync_bn else ""
+    return f" world_size={t.world_size} global_batch={t.batch_size * t.world_size} backend={t.dist.backend}{sync}"
 
 
 def _advance_all(run, bar) -> None:
@@ -119,28 +164,61 @@ def _advance_all(run, bar) -> None:
 
 
 def cmd_train(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from gan_core.training import distributed
+
+    try:
+        run, data = _open_run(args, _launch_prefix() + shlex.join(list(argv)))
+        return _train(run, data, args)
+    finally:
+        distributed.stop()
+
+
+def _launch_prefix() -> str:
+    """How this process was started, for the model card: python, or torchrun with its node/process counts."""
+    world, local = os.environ.get("WORLD_SIZE"), os.environ.get("LOCAL_WORLD_SIZE")
+    if not world:
+        return "python -m gan_core "
+    if local and local.isdigit() and world.isdigit() and int(local) > 0:
+        return f"torchrun --nnodes {max(int(world) // int(local), 1)} --nproc-per-node {local} -m gan_core "
+    return f"torchrun (world size {world}) -m gan_core "
+
+
+def _train(run, data, args: argparse.Namespace) -> int:
+    """Step to the end and save. Under DDP only rank 0 prints and writes; a failed collective is one line."""
     from tqdm.auto import tqdm
 
+    from gan_core.training.distributed import failure_message
     from gan_core.training.trainer import TrainingDiverged
 
-    run, data = _open_run(args, "python -m gan_core " + shlex.join(list(argv)))
     t = run.trainer
+    main = t.rank == 0
     out = Path(args.out or f"runs/{t.model_cfg.preset}-{data.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    print(_first_line(run, data), flush=True)
-    bar = None if args.quiet else tqdm(total=t.total_steps, initial=t.step_count, unit="step", file=sys.stderr)
+    if main:
+        print(_first_line(run, data), flush=True)
+    show_bar = main and not args.quiet
+    bar = tqdm(total=t.total_steps, initial=t.step_count, unit="step", file=sys.stderr) if show_bar else None
     try:
         _advance_all(run, bar)
-    except TrainingDiverged as exc:
-        print(f"error: {exc}. Last good checkpoint: {run.save(out)}", file=sys.stderr)
+    except TrainingDiverged as exc:  # metrics are all-reduced, so every rank raises at the same step
+        if main:
+            print(f"error: {exc}. Last good checkpoint: {run.save(out)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        run.flush()
-        print(f"interrupted at step {t.step_count}; saved {run.save(out)}", file=sys.stderr)
+        if t.dist is None:  # under DDP a flush is a collective the other ranks may never join
+            run.flush()
+        if main:
+            print(f"interrupted at step {t.step_count}; saved {run.save(out)}", file=sys.stderr)
         return 130
+    except RuntimeError as exc:  # a collective failed: another rank died or timed out
+        if t.dist is None:
+            raise
+        print(f"error: {failure_message(exc, t.dist)}", file=sys.stderr)
+        return 1
     finally:
         if bar is not None:
             bar.close()
-    rate = run.steady_images_per_s()
-    print(f"saved {run.save(out)}")
-    print(f"images_per_s={rate:.1f}")
+    rate = run.steady_images_per_s()   # global under DDP: rank 0's steps x the global batch
+    if main:
+        print(f"saved {run.save(out)}")
+        print(f"images_per_s={rate:.1f}")
     return 0

@@ -152,27 +152,45 @@ def load_images(source: str, *, image_size: int, channels: int, limits: ImageLim
                     labels=labels)
 
 
+def check_shards(n_images: int, *, batch_size: int, world_size: int) -> None:
+    """DataError unless `world_size` ranks can each draw a full batch every step (one global batch at least)."""
+    if world_size > 1 and n_images < batch_size * world_size:
+        raise DataError(f"{world_size} processes x batch {batch_size} need {batch_size * world_size} images per "
+                        f"step but the dataset has {n_images}: lower --batch-size or use fewer processes")
+
+
 class BatchSource:
     """Draws shuffled batches by index from a uint8 tensor kept on `device`; returns floats in [-1, 1].
 
     Each epoch is one permutation of the dataset; the last partial batch is dropped (as drop_last=True), so
     every batch has the same shape, which keeps BatchNorm statistics and compiled graphs stable.
+
+    Under DDP (`world_size` > 1) every rank draws the same permutation from the same seeded generator and walks
+    it in *global* batches of world_size * batch_size indices; rank r takes the r-th contiguous slice of each.
+    The shards are disjoint, the last partial global batch is dropped on every rank alike, and the union of
+    the ranks' batches is exactly the batch one process with batch_size * world_size would draw (the
+    equivalence tests/gan_core/training/test_distributed.py checks). `batch_size` stays the per-rank batch.
     """
 
     def __init__(self, images: torch.Tensor, *, batch_size: int, device: torch.device, hflip: bool = False,
-                 generator: torch.Generator) -> None:
+                 generator: torch.Generator, rank: int = 0, world_size: int = 1) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise DataError("images must be a uint8 tensor (N, C, H, W)")
         n = images.shape[0]
         if n == 0:
             raise DataError("the dataset has no images")
+        if not 0 <= rank < world_size:
+            raise DataError(f"rank {rank} is outside the world size {world_size}")
+        check_shards(n, batch_size=batch_size, world_size=world_size)
+        self.rank, self.world_size = rank, world_size
         self.batch_size = min(batch_size, n)
+        self.global_batch = self.batch_size * world_size
         # Kept as (N, H, W, C) memory: a batch gathered along N is then already channels_last, the layout the
         # models run in on every device (oneDNN on CPU, cuDNN on GPU), with no per-batch layout copy.
         self._nhwc = images.to(device).permute(0, 2, 3, 1).contiguous()          # (N, H, W, C) uint8
         self.images = self._nhwc.permute(0, 3, 1, 2)                              # (N, C, H, W) view
         self.device, self.hflip, self.generator = device, hflip, generator
-        self.steps_per_epoch = n // self.batch_size
+        self.steps_per_epoch = n // self.global_batch
         self._order = torch.empty(0, dtype=torch.long)
         self._pos = 0
 
@@ -184,23 +202,31 @@ class BatchSource:
         if self._pos >= self.steps_per_epoch or self._order.numel() == 0:
             self._order = torch.randperm(len(self), generator=self.generator).to(self.device)
             self._pos = 0
-        idx = self._order[self._pos * self.batch_size:(self._pos + 1) * self.batch_size]
+        start = self._pos * self.global_batch + self.rank * self.batch_size   # this rank's slice of the global batch
+        idx = self._order[start:start + self.batch_size]
         self._pos += 1
         x = self._nhwc.index_select(0, idx).permute(0, 3, 1, 2)            # (B, C, H, W), channels_last
         x = x.float().mul_(2 / 255).sub_(1)                                 # uint8 [0, 255] -> [-1, 1]
-        if self.hflip:
-            flip = torch.rand(x.shape[0], 1, 1, 1, generator=self.generator).to(self.device) < 0.5
+        if self.hflip:  # coins drawn for the whole global batch, so every rank's generator stays in step
+            coins = torch.rand(self.global_batch, 1, 1, 1, generator=self.generator)
+            flip = coins[self.rank * self.batch_size:(self.rank + 1) * self.batch_size].to(self.device) < 0.5
             x = torch.where(flip, x.flip(3), x)
         return x, self._pos >= self.steps_per_epoch
 
     def state_dict(self) -> dict[str, object]:
-        """Where the epoch stands: its permutation (CPU tensor) and how many batches of it were drawn."""
-        return {"order": self._order.cpu(), "pos": self._pos}
+        """Where the epoch stands: its permutation (CPU tensor), how many global batches of it were drawn, and
+        the global batch size (so a run resumed with another world size or batch finds its place)."""
+        return {"order": self._order.cpu(), "pos": self._pos, "global_batch": self.global_batch}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
-        """Continue an epoch from `state_dict()`; an order for a dataset of another size starts a new epoch."""
+        """Continue an epoch from `state_dict()`; an order for a dataset of another size starts a new epoch.
+        Saved with another global batch: continue after the images already drawn, rounded down to whole
+        batches of the new size (a few images of that epoch may be seen twice)."""
         order = state.get("order")
         self._pos = int(state.get("pos", 0))
+        saved_batch = int(state.get("global_batch") or self.global_batch)
+        if saved_batch != self.global_batch:
+            self._pos = self._pos * saved_batch // self.global_batch
         if torch.is_tensor(order) and order.numel() == len(self):
             self._order = order.to(self.device)
         else:

@@ -93,7 +93,8 @@ def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors["rng.torch"] = torch.get_rng_state()
     data = t.data.state_dict()
     tensors["data.order"] = data["order"]                             # this epoch's permutation
-    meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"]}, "opt_g": og_meta, "opt_d": od_meta,
+    meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"], "global_batch": data["global_batch"]},
+            "opt_g": og_meta, "opt_d": od_meta,
             "model": t.model_cfg.to_dict(), "train": t.cfg.to_dict(), "history": run.history,
             "grid_steps": [g.step for g in run.grids]}
     return tensors, meta
@@ -119,5 +120,9 @@ def restore_training_state(run: Run, point: ResumePoint) -> None:
     t.data_gen.set_state(tensors["rng.data"])
     torch.set_rng_state(tensors["rng.torch"])
     t.step_count, t.epoch = int(meta["step"]), int(meta["epoch"])
-    t.data.load_state_dict({"order": tensors.get("data.order"), "pos": meta.get("data", {}).get("pos", 0)})
+    if t.dist is not None:  # rank 0's saved state was just loaded on every rank
+        from gan_core.training.distributed import decorrelate_dropout
+
+        decorrelate_dropout(t)
+    t.data.load_state_dict({"order": tensors.get("data.order"), **meta.get("data", {})})
     run.restart(history=list(meta.get("history", [])))

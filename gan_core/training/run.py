@@ -5,7 +5,8 @@ it reads the pending metrics with one host sync, appends history rows with image
 finite (else restores the last good weights and raises TrainingDiverged naming the step), and every
 `sample_every` steps and at each epoch end renders the fixed-noise grid (PNG bytes) with a diversity score
 (and, for runs on the built-in digits, the class coverage of the grid by the digits classifier: history key
-`coverage`, 0-10; a collapsing run loses digits).
+`coverage`, 0-10; a collapsing run loses digits). Under DDP (`trainer.dist`) the flushed metrics are means over
+the ranks (one all-reduce per flush), images/s count the global batch, and only rank 0 renders grids.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 
 from gan_core.export import grid_png
+from gan_core.training import distributed
 from gan_core.training import resume as resume_state
 from gan_core.training.trainer import (METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, describe_device,
                                        sample_diversity)
@@ -87,7 +89,8 @@ class Run:
             out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
             dataset=self.dataset or t.cfg.dataset, samples_png=self.grids[-1].png if self.grids else None,
             command=self.command, training_state=resume_state.training_state(self) if with_training_state else None,
-            extra={"trained_on": describe_device(t.device)})
+            extra={"trained_on": describe_device(t.device) if t.world_size == 1
+                   else f"{t.world_size} DDP processes, each on {describe_device(t.device)}"})
 
     @property
     def done(self) -> bool:
@@ -103,7 +106,7 @@ class Run:
             self._steady_start = (t.step_count, time.perf_counter())
         last = t.done
         grid = None
-        if t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1:
+        if t.rank == 0 and (t.step_count % t.cfg.sample_every == 0 or m.epoch_end or last or t.step_count == 1):
             grid = self._make_grid()           # before the flush, so the step's row is whole when appended
         if len(self._pending) >= t.cfg.metrics_every or m.epoch_end or last:
             self.flush()                       # raises on divergence: then this grid is never published
@@ -115,10 +118,11 @@ class Run:
         """Read pending metrics (one host sync), append rows, and run the divergence guard."""
         if not self._pending:
             return []
-        values = torch.stack([m.values for m in self._pending]).cpu()    # (k, 5): the one sync
+        values = torch.stack([m.values for m in self._pending])           # (k, 5) on the device
+        values = distributed.all_mean(values, self.trainer.dist).cpu()   # DDP: means over the ranks; the one sync
         now = time.perf_counter()
         steps = self._pending[-1].step - self._last_flush_step
-        rate = steps * self.trainer.batch_size / max(now - self._last_flush_time, 1e-9)
+        rate = steps * self.images_per_step / max(now - self._last_flush_time, 1e-9)
         rows = []
         for m, v in zip(self._pending, values.tolist()):
             rows.append({"step": m.step, "epoch": m.epoch, **dict(zip(METRIC_NAMES, v)), "images_per_s": rate,
@@ -164,7 +168,12 @@ class Run:
         _sync(self.trainer.device)
         step0, t0 = self._steady_start
         steps = self.trainer.step_count - step0
-        return steps * self.trainer.batch_size / max(time.perf_counter() - t0, 1e-9) if steps else float("nan")
+        return steps * self.images_per_step / max(time.perf_counter() - t0, 1e-9) if steps else float("nan")
+
+    @property
+    def images_per_step(self) -> int:
+        """Real images one step trains on over all ranks (the global batch): images/s are global figures."""
+        return self.trainer.batch_size * self.trainer.world_size
 
 
 def _finite(x: float) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan_core.training import cpu_kernels
+from gan_core.training import cpu_kernels, distributed
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.data.datasets import BatchSource
 from gan_core.models import Discriminator, Generator, check_size
@@ -90,13 +90,17 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, images: torch.Tensor,
-                 device: torch.device | None = None, fast_cpu_kernels: bool = True) -> None:
+                 device: torch.device | None = None, fast_cpu_kernels: bool = True,
+                 dist: distributed.DistContext | None = None) -> None:
         self.model_cfg, self.cfg = model_cfg.validate(), train_cfg.validate()
         check_size(model_cfg)
         if images.shape[1:] != (model_cfg.channels, model_cfg.image_size, model_cfg.image_size):
             raise ConfigError(f"images are {tuple(images.shape[1:])} but the model expects "
                               f"{(model_cfg.channels, model_cfg.image_size, model_cfg.image_size)}")
-        self.device = device or resolve_device(train_cfg.device)
+        self.device = dist.device if dist else (device or resolve_device(train_cfg.device))
+        # DDP (training/distributed.py): this process's rank; batch_size stays per rank
+        self.dist = dist
+        self.rank, self.world_size = (dist.rank, dist.world_size) if dist else (0, 1)
         cuda = self.device.type == "cuda"
         if cuda:
             torch.backends.cudnn.benchmark = True
@@ -118,7 +122,8 @@ class Trainer:
         self.noise_gen = torch.Generator(device=self.device).manual_seed(train_cfg.seed + 1)
         self.data_gen = torch.Generator().manual_seed(train_cfg.seed + 2)
         self.data = BatchSource(images, batch_size=train_cfg.batch_size, device=self.device,
-                                hflip=train_cfg.hflip, generator=self.data_gen)
+                                hflip=train_cfg.hflip, generator=self.data_gen, rank=self.rank,
+                                world_size=self.world_size)
         self.batch_size = self.data.batch_size
         fixed_gen = torch.Generator().manual_seed(train_cfg.seed + 3)
         self.fixed_z = torch.randn(FIXED_NOISE, model_cfg.z_dim, generator=fixed_gen).to(self.device)
@@ -140,6 +145,8 @@ class Trainer:
         self.step_count = 0
         self.epoch = 0
         self._real_target = 1.0 - train_cfg.label_smoothing
+        if dist is not None:  # after compile's fallback: g_fwd/d_fwd become the DDP wrappers
+            distributed.attach(self, dist)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -155,7 +162,10 @@ class Trainer:
         return self.step_count >= self.total_steps
 
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.model_cfg.z_dim, device=self.device, generator=self.noise_gen)
+        # Under DDP every rank draws the global batch's noise (world_size * n, z) and keeps its own slice: the
+        # ranks' generators stay in step and together see what one process with the global batch would.
+        z = torch.randn(n * self.world_size, self.model_cfg.z_dim, device=self.device, generator=self.noise_gen)
+        return z[self.rank * n:(self.rank + 1) * n] if self.world_size > 1 else z
 
     def _bce(self, logits: torch.Tensor, target: float) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits, target, dtype=torch.float))
