@@ -74,19 +74,31 @@ def _set_threads(threads: int | None) -> None:
 
 def _open_run(args: argparse.Namespace, command: str):
     """Configs (from the flags, or the checkpoint's with the flags on top), data, Trainer, Run; resumed if asked."""
+    from gan_core.checkpoints.store import NoTrainingState, load_generator
     from gan_core.data.datasets import load_images
     from gan_core.training.resume import read_resume_point
     from gan_core.training.run import Run
     from gan_core.training.trainer import Trainer, resolve_device
 
-    point = read_resume_point(args.resume) if args.resume else None
+    point, warm = None, None
+    if args.resume:
+        try:
+            point = read_resume_point(args.resume)
+        except NoTrainingState:            # a foreign or sample-only checkpoint: G from its weights, D fresh
+            warm = load_generator(args.resume)
+            print(f"note: {args.resume} ({warm.description}) has no discriminator or training state: G continues "
+                  "from its weights, D starts fresh at step 0", file=sys.stderr)
     model_cfg, train_cfg = point.configs(_given(args, TrainConfig)) if point else configs_from_args(args)
+    if warm is not None:
+        model_cfg = warm.config
     device = resolve_device(train_cfg.device)
     _set_threads(args.threads)
     data = load_images(train_cfg.dataset, image_size=model_cfg.image_size, channels=model_cfg.channels)
     run = Run(Trainer(model_cfg, train_cfg, images=data.images, device=device), dataset=data.name, command=command)
     if point is not None:
         run.resume(point)
+    elif warm is not None:
+        run.trainer.G.load_state_dict(warm.generator.state_dict())
     return run, data
 
 
