@@ -26,6 +26,10 @@ SEARCH_TAGS = ("dcgan", "gan", "huggan")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
+OFFLINE_SEARCH = ("the Hugging Face Hub is off (HF_HUB_OFFLINE=1): search needs a connection; bundled, uploaded "
+                  "and already downloaded checkpoints still load")
+
+
 class HubUnavailable(CheckpointError):
     """The Hub cannot be reached (offline, HF_HUB_OFFLINE=1, connection refused, server error)."""
 
@@ -61,7 +65,8 @@ def parse_hub_source(source: str) -> HubRef | None:
     return HubRef(m.group("repo"), m.group("rev") or None, m.group("file") or None)
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """HF_HUB_OFFLINE=1 (read by huggingface_hub at import): no request is made, only the cache is used."""
     from huggingface_hub import constants
 
     return bool(constants.HF_HUB_OFFLINE)
@@ -160,7 +165,7 @@ def download(ref: HubRef, *, progress: Progress | None = None) -> tuple[Path, Pl
     plan). Offline or unreachable: the cached snapshot. Every Hub failure is one CheckpointError line."""
     from huggingface_hub import HfApi
 
-    if _offline():
+    if hub_offline():
         return _from_cache(ref)
     try:
         info = HfApi().model_info(ref.repo_id, revision=ref.revision, files_metadata=True)
@@ -186,6 +191,19 @@ def download(ref: HubRef, *, progress: Progress | None = None) -> tuple[Path, Pl
         raise _message(exc, ref) from None
 
 
+def _probe() -> None:
+    """One request without retries: list_models retries a refused connection for ~23 s (1+2+4+8+8 s of backoff)
+    before failing, so an unreachable Hub is detected here first, in at most a few seconds."""
+    import httpx2
+    from huggingface_hub import constants, get_session
+
+    try:
+        get_session().head(constants.ENDPOINT + "/api/models", timeout=5)
+    except (httpx2.TransportError, OSError):
+        raise HubUnavailable("the Hugging Face Hub cannot be reached (offline?): search needs a connection; "
+                             "bundled, uploaded and already downloaded checkpoints still load") from None
+
+
 def _image_of(files: list[str]) -> str | None:
     """The repo's sample image: samples.png, else an image whose name says sample, else the first image."""
     images = [f for f in files if "/" not in f and f.lower().endswith(IMAGE_SUFFIXES)]
@@ -199,10 +217,10 @@ def search_models(text: str = "", *, tags: tuple[str, ...] | list[str] = SEARCH_
     """Models matching `text` that carry any of `tags` (one query per tag, merged), most downloaded first."""
     from huggingface_hub import HfApi
 
-    if _offline():
-        raise HubUnavailable("the Hugging Face Hub is off (HF_HUB_OFFLINE=1): search needs a connection; bundled, "
-                             "uploaded and already downloaded checkpoints still load")
+    if hub_offline():
+        raise HubUnavailable(OFFLINE_SEARCH)
     found: dict[str, HubModel] = {}
+    _probe()
     expand = ["likes", "downloads", "lastModified", "siblings", "tags"]
     try:
         for tag in (list(tags) or [None]):

@@ -49,6 +49,8 @@ def _seeds(text: str, what: str, *, limit: int) -> tuple[int, ...] | None:
 
 
 def card_ui(loaded: LoadedGenerator) -> None:
+    if loaded.description:
+        st.caption(f"Detected: **{loaded.description}**")
     cols = st.columns(5)
     for col, (label, value) in zip(cols, card_facts(loaded).items()):
         col.metric(label, value)

@@ -185,3 +185,20 @@ def test_cli_reads_hf_endpoint_at_import_and_resumes_a_foreign_generator(hub, tm
     r = subprocess.run([sys.executable, "-m", "gan_core", "sample", "--checkpoint", "nobody/x@v9", "--out",
                         str(tmp_path / "x.png")], env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 2 and r.stderr.startswith("error: no Hub model repo") and "Traceback" not in r.stderr
+
+
+def test_search_offline_or_unreachable_is_one_line(hub, monkeypatch):
+    import time
+
+    import huggingface_hub.constants as hf
+
+    from gan_core.checkpoints.hub import HubUnavailable, search_models
+
+    monkeypatch.setattr(hf, "ENDPOINT", "http://127.0.0.1:9")            # nothing listens: connection refused
+    t0 = time.perf_counter()
+    with pytest.raises(HubUnavailable, match="cannot be reached .*bundled, uploaded"):
+        search_models("faces")
+    assert time.perf_counter() - t0 < 10
+    monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
+    with pytest.raises(HubUnavailable, match="HF_HUB_OFFLINE=1"):
+        search_models("faces")
