@@ -47,7 +47,7 @@ class Repo:
 class HubServer:
     """`with HubServer() as hub: hub.add("user/name", {...})`; `hub.url` is the endpoint to point the client at."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []
         server = self
@@ -62,7 +62,7 @@ class HubServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -185,11 +185,7 @@ if __name__ == "__main__":     # a demo Hub for screenshots: python -m tests.hub
     from tests.hub_repos import demo_repos
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    hub = HubServer()
-    hub.httpd.server_close()
-    hub.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), hub.httpd.RequestHandlerClass)
-    hub.url = f"http://127.0.0.1:{hub.httpd.server_address[1]}"
-    with hub:
+    with HubServer(port) as hub:
         demo_repos(hub)
         print(hub.url, flush=True)
         while True:
