@@ -35,7 +35,8 @@ EPOCH_FILE = re.compile(r"^netG_epoch_(\d+)\.pth$")
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 MAX_WEIGHTS_BYTES = 256 << 20   # a 128 px dcgan at width 128 is ~200 MB in float32; anything larger is refused
 HUGGAN_KEYS = ("num_channels", "latent_dim", "hidden_size")
-STUDIO_OPTIONAL = ("README.md", "samples.png", "training/state.safetensors", "training/state.json")
+STUDIO_OPTIONAL = ("README.md", "samples.png")
+TRAINING_FILES = ("training/state.safetensors", "training/state.json")   # fetched only to resume or compare
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from gan_core.checkpoints.formats import MAX_WEIGHTS_BYTES, Plan, plan, top_level_files
+from gan_core.checkpoints.formats import MAX_WEIGHTS_BYTES, STUDIO, TRAINING_FILES, Plan, plan, top_level_files
 from gan_core.checkpoints.store import CheckpointError, read_config_json
 
 Progress = Callable[[int, int, str], None]      # (bytes done, bytes total, file name)
@@ -160,9 +160,10 @@ def _from_cache(ref: HubRef) -> tuple[Path, Plan]:
     return folder, plan(top_level_files(folder), config, where=str(ref), filename=ref.filename)
 
 
-def download(ref: HubRef, *, progress: Progress | None = None) -> tuple[Path, Plan]:
+def download(ref: HubRef, *, progress: Progress | None = None, training: bool = False) -> tuple[Path, Plan]:
     """The repo's listing (with sizes), its config.json, then the weights its format needs -> (snapshot folder,
-    plan). Offline or unreachable: the cached snapshot. Every Hub failure is one CheckpointError line."""
+    plan); `training` also fetches a DCGAN Studio repo's training/ state (to resume, or for its history).
+    Offline or unreachable: the cached snapshot. Every Hub failure is one CheckpointError line."""
     from huggingface_hub import HfApi
 
     if hub_offline():
@@ -178,10 +179,10 @@ def download(ref: HubRef, *, progress: Progress | None = None) -> tuple[Path, Pl
         chosen = plan(top, config, where=str(ref), filename=ref.filename)
         cap = MAX_WEIGHTS_BYTES
         folder = _fetch(ref, chosen.weights, size=sizes.get(chosen.weights), cap=cap, progress=progress).parent
-        for extra in chosen.extras:
+        for extra in chosen.extras + (TRAINING_FILES if training and chosen.format == STUDIO else ()):
             if extra in sizes:
                 _fetch(ref, extra, size=sizes[extra], cap=cap if extra.startswith("training/") else MAX_SMALL_BYTES,
-                       progress=None)
+                       progress=progress if extra.startswith("training/") else None)
         return folder, chosen
     except CheckpointError:
         raise

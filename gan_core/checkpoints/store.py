@@ -100,9 +100,11 @@ def _not_found(source: str) -> CheckpointError:
                            "(user/name[@revision][:file])")
 
 
-def resolve_source(source: str, *, progress=None) -> Path:
+def resolve_source(source: str, *, progress: Callable[[int, int, str], None] | None = None,
+                   training: bool = True) -> Path:
     """A local folder, a bundled checkpoint name, or a Hub repo id with optional @revision -> a local folder
-    (a Hub repo's files that its format needs are downloaded into the Hugging Face cache first)."""
+    (a Hub repo's files that its format needs are downloaded into the Hugging Face cache first; with
+    `training`, also its training/ state, for resuming and for its history)."""
     source = str(source).strip()
     if not source:
         raise CheckpointError("no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
@@ -114,7 +116,7 @@ def resolve_source(source: str, *, progress=None) -> Path:
         raise _not_found(source)
     from gan_core.checkpoints.hub import download
 
-    return download(ref, progress=progress)[0]
+    return download(ref, progress=progress, training=training)[0]
 
 
 def read_config_json(path: Path) -> Any:

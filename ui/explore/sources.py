@@ -81,7 +81,7 @@ def load(source: str, *, progress=None) -> LoadedGenerator:
     a Hub repo's files are first downloaded outside the cached function (so the bar's updates are not recorded
     for replay), reporting bytes; the cached load then finds them in the Hugging Face cache."""
     if progress is not None:
-        resolve_source(source, progress=progress)
+        resolve_source(source, progress=progress, training=False)
     return _load(source_key(source), source)
 
 

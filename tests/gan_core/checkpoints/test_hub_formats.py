@@ -84,7 +84,9 @@ def test_own_layout_by_id_and_revision(hub, tiny_checkpoint, tmp_path):
     assert torch.equal(images_from_seeds(a.generator, [1, 2]), images_from_seeds(load_generator(tiny_checkpoint)
                                                                                   .generator, [1, 2]))
     assert not torch.equal(images_from_seeds(a.generator, [1]), images_from_seeds(b.generator, [1]))
-    assert (a.path / "training" / "state.safetensors").is_file()   # resume state comes along for train --resume
+    assert not (a.path / "training").exists()                      # sampling does not fetch the resume state
+    from gan_core.checkpoints.store import resolve_source
+    assert (resolve_source("studio/tiny@v1") / "training" / "state.safetensors").is_file()   # resuming does
     # interoperable: plain huggingface_hub + the mixin's from_pretrained, by repo id
     plain = Generator.from_pretrained("studio/tiny", revision="v1").eval()
     assert torch.equal(images_from_seeds(plain, [1, 2]), images_from_seeds(a.generator, [1, 2]))
@@ -202,3 +204,28 @@ def test_search_offline_or_unreachable_is_one_line(hub, monkeypatch):
     monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
     with pytest.raises(HubUnavailable, match="HF_HUB_OFFLINE=1"):
         search_models("faces")
+
+
+def test_local_folders_of_each_foreign_format(tmp_path):
+    """The same detection for folders on disk (a cloned repo, a training output dir)."""
+    hg = trained_looking(HugGANGenerator(1, 8, 4))
+    for name, data in huggan_files(hg, bin=True).items():
+        (tmp_path / "huggan").mkdir(exist_ok=True)
+        (tmp_path / "huggan" / name).write_bytes(data)
+    same_outputs(load_generator(tmp_path / "huggan"), hg, 8)
+    nets = {2: trained_looking(ExamplesNetG(8, 4, 3), 2), 11: trained_looking(ExamplesNetG(8, 4, 3), 11)}
+    (tmp_path / "examples").mkdir()
+    for name, data in examples_files(nets).items():
+        (tmp_path / "examples" / name).write_bytes(data)
+    loaded = load_generator(tmp_path / "examples")
+    assert loaded.format == "pytorch-examples" and "netG_epoch_11.pth" in loaded.description
+    same_outputs(loaded, nets[11], 8)
+
+
+def test_evaluate_page_reads_a_foreign_repos_settings(hub):
+    from ui.evaluate.sources import run_info
+
+    hub.add("someone/examples", examples_files({4: trained_looking(ExamplesNetG(8, 4, 1))}))
+    info = run_info("someone/examples")
+    assert (info.settings["image_size"], info.settings["z_dim"], info.settings["g_width"]) == (64, 8, 4)
+    assert info.history == []
