@@ -214,7 +214,8 @@ def _image_of(files: list[str]) -> str | None:
     return None
 
 
-def search_models(text: str = "", *, tags: tuple[str, ...] | list[str] = SEARCH_TAGS, limit: int = 20) -> list[HubModel]:
+def search_models(text: str = "", *, tags: tuple[str, ...] | list[str] = SEARCH_TAGS,
+                  limit: int = 20) -> list[HubModel]:
     """Models matching `text` that carry any of `tags` (one query per tag, merged), most downloaded first."""
     from huggingface_hub import HfApi
 

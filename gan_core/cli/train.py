@@ -41,7 +41,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     _add_config_flags(t, ModelConfig)
     _add_config_flags(t, TrainConfig)
     t.add_argument("--out", help="checkpoint folder to write (default: runs/<preset>-<dataset>-<time>)")
-    t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from")
+    t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from; a "
+                   "generator-only one (HugGAN, pytorch/examples) keeps G's weights and starts D fresh")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=int, help="CPU threads for training (default: one per core). On a machine "
                    "shared with other busy processes, 1 is often much faster than 2")

@@ -70,7 +70,8 @@ def _repo_box(current: str | None, *, load: Loader, choose: Callable[[str], None
     c1, c2 = st.columns([3, 1])
     repo = c1.text_input("Repo id", value=repo_default, placeholder="user/name  or  user/name:netG_epoch_10.pth",
                          key="explore_repo", help="A DCGAN Studio checkpoint, a HugGAN DCGAN (PyTorchModelHubMixin) "
-                         "or a pytorch/examples repo of netG_epoch_N.pth files (the highest epoch unless you name one).")
+                         "or a pytorch/examples repo of netG_epoch_N.pth files (the highest epoch unless you name "
+                         "one).")
     rev = c2.text_input("Revision (optional)", value=rev_default, placeholder="main", key="explore_rev")
     if st.button("Load from the Hub", key="explore_load_hub"):
         name, _, file = repo.strip().partition(":")
