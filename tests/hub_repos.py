@@ -108,5 +108,8 @@ def demo_repos(hub) -> None:
     hub.add("someone/dcgan-celeba-examples", examples_files({5: trained_looking(ExamplesNetG(16, 4, 3), 2),
                                                              10: trained_looking(ExamplesNetG(16, 4, 3), 3)}),
             tags=["dcgan", "gan"], likes=3, downloads=57, last_modified="2024-11-20T08:30:00.000Z")
+    full = trained_looking(HugGANGenerator(3, 100, 64), seed=4)     # the published size: 3.6 M params, ~14 MB
+    hub.add("huggan/dcgan-full-size", huggan_files(full), tags=["huggan", "dcgan"], likes=5, downloads=120,
+            last_modified="2025-03-14T09:00:00.000Z")
     hub.add("someone/tiny-text-model", {"config.json": b'{"model_type": "gpt2"}'}, tags=["text-generation"],
             likes=100, downloads=9000)

@@ -6,7 +6,8 @@ utils/_http.py): `GET /api/models` (search: `search`, `filter` tags), `GET /api/
 EntryNotFound, GatedRepo) as the Hub does. A repo can be gated (401 on files), advertise a file far larger than
 it is (`oversize`), or cut a file short (`truncate`). Every request is logged in `requests`.
 
-Run `python -m tests.hub_server PORT` to serve a demo set of repos (used for screenshots of the Hub browser).
+Run `python -m tests.hub_server PORT [BYTES_PER_S]` to serve a demo set of repos (screenshots of the Hub browser;
+the optional rate slows file bodies down so the download progress bar can be seen).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import hashlib
 import http.server
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -47,8 +49,9 @@ class Repo:
 class HubServer:
     """`with HubServer() as hub: hub.add("user/name", {...})`; `hub.url` is the endpoint to point the client at."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, bytes_per_s: float | None = None) -> None:
         self.repos: dict[str, Repo] = {}
+        self.bytes_per_s = bytes_per_s                         # throttle file bodies (to watch a progress bar)
         self.requests: list[tuple[str, str]] = []
         server = self
 
@@ -150,8 +153,13 @@ class HubServer:
         h.send_header("Content-Length", str(size if head else len(body)))
         h.send_header("Content-Type", "application/octet-stream")
         h.end_headers()
-        if not head:
-            h.wfile.write(body)
+        if head:
+            return
+        step = 256 << 10
+        for i in range(0, len(body), step):
+            h.wfile.write(body[i:i + step])
+            if self.bytes_per_s:
+                time.sleep(step / self.bytes_per_s)
 
     @staticmethod
     def _json(h, payload) -> None:
@@ -178,14 +186,13 @@ class HubServer:
             h.wfile.write(body)
 
 
-if __name__ == "__main__":     # a demo Hub for screenshots: python -m tests.hub_server 8790
+if __name__ == "__main__":     # a demo Hub for screenshots: python -m tests.hub_server 8790 [2e6]
     import sys
-    import time
 
     from tests.hub_repos import demo_repos
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    with HubServer(port) as hub:
+    with HubServer(port, bytes_per_s=float(sys.argv[2]) if len(sys.argv) > 2 else None) as hub:
         demo_repos(hub)
         print(hub.url, flush=True)
         while True:

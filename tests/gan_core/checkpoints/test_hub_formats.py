@@ -50,6 +50,18 @@ def test_huggan_repo_by_id_matches_the_original_network(hub, bin):
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
 
 
+def test_progress_moves_through_a_multi_megabyte_download(hub):
+    net = trained_looking(HugGANGenerator(num_channels=3, latent_dim=100, hidden_size=40))   # 1.6M params, 6.4 MB
+    files = huggan_files(net)
+    hub.add("huggan/bigger", files)
+    seen = []
+    loaded = load_generator("huggan/bigger", progress=lambda done, total, name: seen.append(done / total))
+    size = len(files["model.safetensors"])
+    assert size > 5 << 20 and len(seen) >= size >> 20                 # a tick per MiB, not one at the end
+    assert seen[-1] == 1.0 and 0 < seen[0] < 0.25
+    same_outputs(loaded, net, 100)
+
+
 def test_examples_repo_highest_epoch_wins_and_a_named_file_loads(hub):
     nets = {5: trained_looking(ExamplesNetG(8, 4, 1), 5), 24: trained_looking(ExamplesNetG(8, 4, 1), 24),
             10: trained_looking(ExamplesNetG(8, 4, 1), 10)}
