@@ -63,6 +63,8 @@ def test_search_then_load_a_huggan_repo(hub, page):
     assert any("Detected: **HugGAN DCGAN, 64×64×3, z 16**" in c.value for c in page.caption)
     assert {m.label: m.value for m in page.metric}["z-dim"] == "16"
     assert any("Loaded huggan/faces-dcgan" in s.value for s in page.success)
+    assert any("publishing is for checkpoints trained here" in c.value for c in page.caption)
+    assert not [b for b in page.button if b.key == "explore_publish"]
 
 
 def test_named_file_and_bad_repos(hub, page, tiny_checkpoint):

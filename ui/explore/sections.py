@@ -202,6 +202,10 @@ def _offline() -> bool:
 @st.fragment
 def publish_ui(loaded: LoadedGenerator) -> None:
     with st.expander("Publish to the Hugging Face Hub"):
+        if loaded.format != "dcgan-studio":    # someone else's HugGAN / pytorch/examples weights, loaded as they are
+            st.caption(f"This is a {loaded.description}, loaded from someone else's files: publishing is for "
+                       "checkpoints trained here (Train page → Save), which carry their model card and config.")
+            return
         st.caption("Uploads this checkpoint folder (config.json, model.safetensors, README.md card, samples.png) "
                    "so anyone can load it with its repo id.")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
