@@ -177,8 +177,11 @@ def load_generator(source: str | Path, *, device: str | torch.device = "cpu",
 
     text = str(source).strip()
     local = _local(text) if text else None
+    file = Path(text).expanduser() if text else None
     if local is not None:
         loaded = load_folder(local, source=text)
+    elif file is not None and file.is_file() and file.suffix in (".pth", ".pt", ".bin"):
+        loaded = load_folder(file.parent, source=text, filename=file.name)    # e.g. netG_epoch_24.pth on disk
     else:
         ref = _hub_ref(text) if text else None
         if ref is None:

@@ -232,6 +232,7 @@ def test_local_folders_of_each_foreign_format(tmp_path):
     loaded = load_generator(tmp_path / "examples")
     assert loaded.format == "pytorch-examples" and "netG_epoch_11.pth" in loaded.description
     same_outputs(loaded, nets[11], 8)
+    same_outputs(load_generator(tmp_path / "examples" / "netG_epoch_2.pth"), nets[2], 8)   # a file, by path
 
 
 def test_evaluate_page_reads_a_foreign_repos_settings(hub):
