@@ -92,9 +92,13 @@ def _hub_ref(source: str):
 
 
 def _not_found(source: str) -> CheckpointError:
-    if Path(source).expanduser().is_file():
+    file = Path(source).expanduser()
+    if file.is_file() and file.suffix in (".pth", ".pt", ".bin"):
+        return NoTrainingState(f"{source} is a generator weights file: it has no training state (it samples, and "
+                               "`train --resume` starts D fresh)")
+    if file.is_file():
         return CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
-                               "model.safetensors (a netG .pth: use the .pth import)")
+                               "model.safetensors, or a netG .pth file")
     names = ", ".join(bundled_checkpoints()) or "none"
     return CheckpointError(f"no checkpoint {source!r}: not a folder, a bundled name ({names}) or a Hub repo id "
                            "(user/name[@revision][:file])")

@@ -218,7 +218,7 @@ def test_search_offline_or_unreachable_is_one_line(hub, monkeypatch):
         search_models("faces")
 
 
-def test_local_folders_of_each_foreign_format(tmp_path):
+def test_local_folders_of_each_foreign_format(tmp_path, capsys):
     """The same detection for folders on disk (a cloned repo, a training output dir)."""
     hg = trained_looking(HugGANGenerator(1, 8, 4))
     for name, data in huggan_files(hg, bin=True).items():
@@ -233,6 +233,12 @@ def test_local_folders_of_each_foreign_format(tmp_path):
     assert loaded.format == "pytorch-examples" and "netG_epoch_11.pth" in loaded.description
     same_outputs(loaded, nets[11], 8)
     same_outputs(load_generator(tmp_path / "examples" / "netG_epoch_2.pth"), nets[2], 8)   # a file, by path
+    from gan_core.cli import main
+
+    assert main(["train", "--resume", str(tmp_path / "examples" / "netG_epoch_2.pth"), "--max-steps", "1",
+                 "--batch-size", "2", "--quiet", "--out", str(tmp_path / "resumed")]) == 0
+    assert "D starts fresh" in capsys.readouterr().err
+    assert json.loads((tmp_path / "resumed" / "config.json").read_text())["z_dim"] == 8
 
 
 def test_evaluate_page_reads_a_foreign_repos_settings(hub):
