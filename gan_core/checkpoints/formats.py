@@ -110,9 +110,6 @@ def read_tensors(file: Path) -> dict[str, torch.Tensor]:
     _file_size_ok(file)
     if file.suffix == ".safetensors":
         try:
-            with safe_open(str(file), framework="pt") as f:
-                if len(list(f.keys())) > 1000:       # a DCGAN has ~30 tensors; a huge header is refused unread
-                    raise CheckpointError(f"{file.name} holds {len(list(f.keys()))} tensors; not a DCGAN generator")
             return load_file(str(file))
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"{file.name} is not a readable safetensors file ({exc})") from None
@@ -146,10 +143,11 @@ def infer_config(state: dict[str, torch.Tensor], *, where: str) -> tuple[ModelCo
     return cfg, body
 
 
-def generator_from_state(state: dict[str, torch.Tensor], *, where: str,
-                         hint: dict[str, Any] | None = None) -> tuple[Generator, ModelConfig]:
-    """A `dcgan` Generator carrying a HugGAN / pytorch/examples state dict; shapes checked on the meta device
-    first. `hint` is a HugGAN config.json, which must agree with the shapes."""
+def check_state(state: dict[str, torch.Tensor], *, where: str, hint: dict[str, Any] | None = None
+                ) -> tuple[ModelConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(config, `body.*` tensors, the expected state on the meta device) when `state` is a DCGAN generator, else
+    one CheckpointError. Uses shapes only, so `state` may hold meta tensors read from a file's header. `hint` is
+    a HugGAN config.json, which must agree with the shapes."""
     cfg, body = infer_config(state, where=where)
     if hint is not None:
         said = (hint.get("latent_dim"), hint.get("hidden_size"), hint.get("num_channels"))
@@ -168,9 +166,29 @@ def generator_from_state(state: dict[str, torch.Tensor], *, where: str,
                 f"{wrong[0]} is {tuple(body[wrong[0]].shape)}, a DCGAN needs {tuple(expected[wrong[0]].shape)}")
         raise CheckpointError(f"{where}: the weights are not a DCGAN generator ({what.replace('body.', '')}); "
                               f"{SUPPORTED}")
+    return cfg, body, expected
+
+
+def generator_from_state(state: dict[str, torch.Tensor], *, where: str,
+                         hint: dict[str, Any] | None = None) -> tuple[Generator, ModelConfig]:
+    """A `dcgan` Generator carrying a HugGAN / pytorch/examples state dict (checked first), in eval mode."""
+    cfg, body, expected = check_state(state, where=where, hint=hint)
     generator = Generator(cfg)
     generator.load_state_dict({k: body[k].to(v.dtype) for k, v in expected.items()}, strict=True)
     return generator.eval(), cfg
+
+
+def header_state(file: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's names and shapes as meta tensors, from its header alone (no tensor data read)."""
+    _file_size_ok(file)
+    try:
+        with safe_open(str(file), framework="pt") as f:
+            names = list(f.keys())
+            if len(names) > 1000:                 # a DCGAN has ~30 tensors
+                raise CheckpointError(f"{file.name} holds {len(names)} tensors; not a DCGAN generator")
+            return {k: torch.empty(f.get_slice(k).get_shape(), device="meta") for k in names}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{file.name} is not a readable safetensors file ({exc})") from None
 
 
 def describe(fmt: str, cfg: ModelConfig, weights: str) -> str:
@@ -196,8 +214,10 @@ def load_folder(path: Path, *, source: str, filename: str | None = None,
         load_generator_weights(generator, path / p.weights)
         generator.eval()
     else:
-        state = read_tensors(path / p.weights)
         hint = config if p.format == HUGGAN else None
+        if p.weights.endswith(".safetensors"):      # names and shapes from the header before any data is read
+            check_state(header_state(path / p.weights), where=p.weights, hint=hint)
+        state = read_tensors(path / p.weights)
         generator, cfg = generator_from_state(state, where=p.weights, hint=hint)
         fmt = p.format if hint is not None else (
             HUGGAN if any(k.removeprefix("module.").startswith("model.") for k in state) else EXAMPLES)
