@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.browser.test_browser import (CHROMIUM_ARGS, UI_TIMEOUT_MS, browser, free_port, open_page,  # noqa: F401
+from tests.browser.test_browser import (UI_TIMEOUT_MS, browser, free_port, open_page,  # noqa: F401 (fixture)
                                         screenshot, wait_healthy, wait_idle)
 from tests.hub_repos import ExamplesNetG, HugGANGenerator, examples_files, huggan_files, trained_looking
 from tests.hub_server import HubServer
