@@ -164,17 +164,29 @@ def test_bad_repos_are_one_line_and_nothing_runs(hub, tmp_path, source, words):
         assert hub.fetched("model.safetensors") == []            # refused from the metadata: no body requested
 
 
-def test_offline_after_download_uses_the_cache(hub, monkeypatch):
+@pytest.mark.parametrize("fmt", ["huggan-dcgan", "pytorch-examples", "dcgan-studio"])
+def test_each_format_loads_offline_from_the_cache_after_one_download(hub, monkeypatch, tiny_checkpoint, fmt):
     import huggingface_hub.constants as hf
 
-    net = trained_looking(HugGANGenerator(1, 8, 4))
-    hub.add("huggan/cached", huggan_files(net, bin=True))
-    load_generator("huggan/cached")
+    from gan_core.sampling import images_from_seeds
+
+    if fmt == "huggan-dcgan":
+        net = trained_looking(HugGANGenerator(1, 8, 4))
+        hub.add("someone/cached", huggan_files(net, bin=True))
+    elif fmt == "pytorch-examples":
+        net = trained_looking(ExamplesNetG(8, 4, 1))
+        hub.add("someone/cached", examples_files({1: ExamplesNetG(8, 4, 1), 7: net}))
+    else:
+        hub.add("someone/cached", folder_files(tiny_checkpoint))
+    online = load_generator("someone/cached")
     monkeypatch.setattr(hf, "HF_HUB_OFFLINE", True)
     n = len(hub.requests)
-    loaded = load_generator("huggan/cached")
-    assert len(hub.requests) == n and loaded.format == "huggan-dcgan"
-    same_outputs(loaded, net, 8)
+    loaded = load_generator("someone/cached")
+    assert len(hub.requests) == n and loaded.format == online.format == fmt     # no request at all
+    if fmt == "dcgan-studio":
+        assert torch.equal(images_from_seeds(loaded.generator, [4]), images_from_seeds(online.generator, [4]))
+    else:
+        same_outputs(loaded, net, 8)
 
 
 def test_cli_reads_hf_endpoint_at_import_and_resumes_a_foreign_generator(hub, tmp_path):
