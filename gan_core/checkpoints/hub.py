@@ -72,12 +72,20 @@ def hub_offline() -> bool:
     return bool(constants.HF_HUB_OFFLINE)
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP client's connection/timeout errors (httpx2, which huggingface_hub 2.x installs and uses)."""
+    try:
+        import httpx2
+    except ImportError:             # another huggingface_hub HTTP stack: its errors subclass OSError
+        return ()
+    return (httpx2.TransportError,)
+
+
 def _unreachable(exc: BaseException) -> bool:
     """A connection problem or a server error (5xx): the cache may still have the files."""
-    import httpx2
     from huggingface_hub import errors as hf_errors
 
-    if isinstance(exc, (hf_errors.OfflineModeIsEnabled, httpx2.TransportError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (hf_errors.OfflineModeIsEnabled, *_transport_errors(), ConnectionError, TimeoutError)):
         return True
     status = getattr(getattr(exc, "response", None), "status_code", None)
     return isinstance(exc, hf_errors.HfHubHTTPError) and (status is None or status >= 500)
@@ -199,12 +207,11 @@ def download(ref: HubRef, *, progress: Progress | None = None, training: bool = 
 def _probe() -> None:
     """One request without retries: list_models retries a refused connection for ~23 s (1+2+4+8+8 s of backoff)
     before failing, so an unreachable Hub is detected here first, in at most a few seconds."""
-    import httpx2
     from huggingface_hub import constants, get_session
 
     try:
         get_session().head(constants.ENDPOINT + "/api/models", timeout=5)
-    except (httpx2.TransportError, OSError):
+    except (*_transport_errors(), OSError):
         raise HubUnavailable("the Hugging Face Hub cannot be reached (offline?): search needs a connection; "
                              "bundled, uploaded and already downloaded checkpoints still load") from None
 
