@@ -37,7 +37,7 @@ def progress_bar(source: str) -> tuple[Callable[[int, int, str], None], object]:
 
     def update(done: int, total: int, name: str) -> None:
         frac = min(done / total, 1.0) if total else 0.0
-        mb = f"{done / 2**20:.1f} / {total / 2**20:.1f} MB" if total else f"{done / 2**20:.1f} MB"
+        mb = f"{done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
         bar.progress(frac, text=f"Downloading {name}: {mb}")
 
     return update, bar
