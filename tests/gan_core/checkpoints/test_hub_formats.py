@@ -189,28 +189,31 @@ def test_each_format_loads_offline_from_the_cache_after_one_download(hub, monkey
         same_outputs(loaded, net, 8)
 
 
-def test_cli_reads_hf_endpoint_at_import_and_resumes_a_foreign_generator(hub, tmp_path):
-    """Fresh processes (HF_ENDPOINT set before huggingface_hub is imported, as a user's shell would): sample a
-    HugGAN repo, and `train --resume` from it: G continues from the repo's weights, D starts fresh and says so."""
+def test_cli_reads_hf_endpoint_at_import_and_resumes_a_foreign_generator(hub, tmp_path, capsys):
+    """A fresh process (HF_ENDPOINT set before huggingface_hub is imported, as a user's shell would) samples a
+    HugGAN repo and gets one line for a missing one; `train --resume` from the repo (in process): G continues
+    from the repo's weights, D starts fresh and the CLI says so."""
+    from gan_core.cli import main
+
     net = trained_looking(HugGANGenerator(1, 8, 4))
     hub.add("huggan/tiny-grey", huggan_files(net))
     env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "0",
            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     env.pop("HF_HUB_CACHE", None)
-    r = subprocess.run([sys.executable, "-m", "gan_core", "sample", "--checkpoint", "huggan/tiny-grey", "--n", "4",
-                        "--out", str(tmp_path / "s.png")], env=env, capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, r.stderr
-    assert (tmp_path / "s.png").stat().st_size > 100
-    r = subprocess.run([sys.executable, "-m", "gan_core", "train", "--resume", "huggan/tiny-grey", "--dataset",
-                        "digits", "--max-steps", "2", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "r")],
-                       env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert "no discriminator" in r.stderr and "starts fresh" in r.stderr
+    code = ("import sys; from gan_core.cli import main; sys.exit(max(main(a) for a in ("
+            f"['sample', '--checkpoint', 'huggan/tiny-grey', '--n', '4', '--out', {str(tmp_path / 's.png')!r}],"
+            f"['sample', '--checkpoint', 'nobody/x@v9', '--out', {str(tmp_path / 'x.png')!r}])))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert (tmp_path / "s.png").stat().st_size > 100 and not (tmp_path / "x.png").exists()
+    assert r.stderr.strip().splitlines() == ["error: no Hub model repo 'nobody/x' (or it is private: log in with a "
+                                             "token that can read it)"]
+    assert main(["train", "--resume", "huggan/tiny-grey", "--dataset", "digits", "--max-steps", "2",
+                 "--batch-size", "4", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "no discriminator" in err and "D starts fresh" in err
     info = json.loads((tmp_path / "r" / "config.json").read_text())
     assert (info["image_size"], info["z_dim"], info["g_width"], info["steps"]) == (64, 8, 4, 2)
-    r = subprocess.run([sys.executable, "-m", "gan_core", "sample", "--checkpoint", "nobody/x@v9", "--out",
-                        str(tmp_path / "x.png")], env=env, capture_output=True, text=True, timeout=180)
-    assert r.returncode == 2 and r.stderr.startswith("error: no Hub model repo") and "Traceback" not in r.stderr
 
 
 def test_search_offline_or_unreachable_is_one_line(hub, monkeypatch):
