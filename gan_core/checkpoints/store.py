@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -35,6 +35,11 @@ class CheckpointError(UserError):
     """A checkpoint cannot be found, read or trusted; the message says which and what to do."""
 
 
+class NoTrainingState(CheckpointError):
+    """The checkpoint has a generator but no training/ state (foreign formats never do): it samples, and a
+    resumed run can only start its discriminator fresh."""
+
+
 @dataclass
 class LoadedGenerator:
     generator: Generator
@@ -42,6 +47,8 @@ class LoadedGenerator:
     info: dict[str, Any]   # the whole config.json: run facts such as dataset, steps, train config
     path: Path
     source: str
+    format: str = "dcgan-studio"   # dcgan-studio | huggan-dcgan | pytorch-examples (checkpoints/formats.py)
+    description: str = ""          # what was detected, e.g. "HugGAN DCGAN, 64×64×3, z 100"
 
 
 def bundled_checkpoints() -> list[str]:
@@ -61,35 +68,8 @@ def _recover(path: Path) -> Path:
     return path
 
 
-def _hub_download(repo_id: str, revision: str | None) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub import errors as hf_errors
-
-    where = f"{repo_id}@{revision}" if revision else repo_id
-    try:
-        return Path(snapshot_download(repo_id, revision=revision, allow_patterns=HUB_FILES))
-    except hf_errors.GatedRepoError:
-        raise CheckpointError(f"{repo_id} is gated on the Hub: accept its terms on the model page and log in "
-                              "(HF_TOKEN or `hf auth login`)") from None
-    except hf_errors.RevisionNotFoundError:
-        raise CheckpointError(f"{repo_id} has no revision {revision!r}: check the branch, tag or commit") from None
-    except hf_errors.RepositoryNotFoundError:
-        raise CheckpointError(f"no Hub model repo {repo_id!r} (or it is private: log in with a token that "
-                              "can read it)") from None
-    except hf_errors.LocalEntryNotFoundError:
-        raise CheckpointError(f"{where} is not in the local Hugging Face cache and the Hub cannot be reached "
-                              "(offline?). Connect once to download it, or use a bundled checkpoint") from None
-    except hf_errors.HFValidationError as exc:
-        raise CheckpointError(f"{repo_id!r} is not a valid Hub repo id ({exc})") from None
-    except (hf_errors.HfHubHTTPError, OSError) as exc:
-        raise CheckpointError(f"could not download {where} from the Hub: {type(exc).__name__}") from None
-
-
-def resolve_source(source: str) -> Path:
-    """A local folder, a bundled checkpoint name, or a Hub repo id with optional @revision -> a local folder."""
-    source = str(source).strip()
-    if not source:
-        raise CheckpointError("no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
+def _local(source: str) -> Path | None:
+    """A local folder, a killed save's leftover, or a bundled name -> its folder; None when it is none of these."""
     local = Path(source).expanduser()
     if local.is_dir():
         return local
@@ -97,16 +77,50 @@ def resolve_source(source: str) -> Path:
         return _recover(local)
     if source in bundled_checkpoints():
         return BUNDLED_DIR / source
-    repo, _, revision = source.partition("@")
+    return None
+
+
+def _hub_ref(source: str):
+    """`user/name[@revision][:file]` -> a HubRef, or None when the source does not look like a repo id."""
+    from gan_core.checkpoints.hub import parse_hub_source
+
     looks_like_path = source.startswith((".", "/", "~")) or "\\" in source
-    if is_repo_id(repo) and not local.exists() and not looks_like_path:
-        return _hub_download(repo, revision or None)
-    if local.is_file():
-        raise CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
-                              "model.safetensors")
+    ref = parse_hub_source(source)
+    if ref is None or looks_like_path or Path(source).expanduser().exists() or not is_repo_id(ref.repo_id):
+        return None
+    return ref
+
+
+def _not_found(source: str) -> CheckpointError:
+    file = Path(source).expanduser()
+    if file.is_file() and file.suffix in (".pth", ".pt", ".bin"):
+        return NoTrainingState(f"{source} is a generator weights file: it has no training state (it samples, and "
+                               "`train --resume` starts D fresh)")
+    if file.is_file():
+        return CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
+                               "model.safetensors, or a netG .pth file")
     names = ", ".join(bundled_checkpoints()) or "none"
-    raise CheckpointError(f"no checkpoint {source!r}: not a folder, a bundled name ({names}) or a Hub repo id "
-                          "(user/name[@revision])")
+    return CheckpointError(f"no checkpoint {source!r}: not a folder, a bundled name ({names}) or a Hub repo id "
+                           "(user/name[@revision][:file])")
+
+
+def resolve_source(source: str, *, progress: Callable[[int, int, str], None] | None = None,
+                   training: bool = True) -> Path:
+    """A local folder, a bundled checkpoint name, or a Hub repo id with optional @revision -> a local folder
+    (a Hub repo's files that its format needs are downloaded into the Hugging Face cache first; with
+    `training`, also its training/ state, for resuming and for its history)."""
+    source = str(source).strip()
+    if not source:
+        raise CheckpointError("no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
+    local = _local(source)
+    if local is not None:
+        return local
+    ref = _hub_ref(source)
+    if ref is None:
+        raise _not_found(source)
+    from gan_core.checkpoints.hub import download
+
+    return download(ref, progress=progress, training=training)[0]
 
 
 def read_config_json(path: Path) -> dict[str, Any]:
@@ -163,13 +177,31 @@ def load_generator_weights(generator: Generator, file: Path) -> None:
     generator.load_state_dict(state, strict=True)
 
 
-def load_generator(source: str | Path, *, device: str | torch.device = "cpu") -> LoadedGenerator:
-    """One loader for every source. The generator is returned in eval mode on `device`."""
-    path = resolve_source(str(source))
-    cfg, info = read_config(path)
-    generator = Generator(cfg)
-    load_generator_weights(generator, path / "model.safetensors")
-    return LoadedGenerator(generator.to(device).eval(), cfg, info, path, str(source))
+def load_generator(source: str | Path, *, device: str | torch.device = "cpu",
+                   progress: Callable[[int, int, str], None] | None = None) -> LoadedGenerator:
+    """One loader for every source: a folder, a bundled name, or a Hub `user/name[@revision][:file]`, in any of
+    the formats of checkpoints/formats.py. The generator is returned in eval mode on `device`; `progress(done,
+    total, file)` gets the bytes of a Hub download as they arrive."""
+    from gan_core.checkpoints.formats import load_folder
+
+    text = str(source).strip()
+    local = _local(text) if text else None
+    file = Path(text).expanduser() if text else None
+    if local is not None:
+        loaded = load_folder(local, source=text)
+    elif file is not None and file.is_file() and file.suffix in (".pth", ".pt", ".bin"):
+        loaded = load_folder(file.parent, source=text, filename=file.name)    # e.g. netG_epoch_24.pth on disk
+    else:
+        ref = _hub_ref(text) if text else None
+        if ref is None:
+            raise _not_found(text) if text else CheckpointError(
+                "no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
+        from gan_core.checkpoints.hub import download
+
+        folder, chosen = download(ref, progress=progress)
+        loaded = load_folder(folder, source=text, chosen=chosen)
+    loaded.generator.to(device).eval()
+    return loaded
 
 
 STALE_S = 600  # a save never takes 10 minutes: older temp folders are leftovers of a killed save
@@ -248,7 +280,7 @@ def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelCo
 def read_training_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     st, js = path / "training" / "state.safetensors", path / "training" / "state.json"
     if not (st.is_file() and js.is_file()):
-        raise CheckpointError(f"{path} has no training state (training/state.safetensors + state.json), so it "
+        raise NoTrainingState(f"{path} has no training state (training/state.safetensors + state.json), so it "
                               "cannot be resumed; it can still be sampled")
     try:
         return load_file(str(st)), json.loads(js.read_text())

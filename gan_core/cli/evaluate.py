@@ -17,7 +17,9 @@ def add_eval_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     e = subparsers.add_parser("eval", help="score a checkpoint: FID, KID, IS, and the offline digits score",
                               description="Score a generator. The digits score uses our own classifier and works "
                                           "offline; FID/KID/IS download Inception-v3 weights (91 MB) once.")
-    e.add_argument("--checkpoint", required=True, help="folder, bundled name, or Hub repo id[@revision]")
+    e.add_argument("--checkpoint", required=True,
+                   help="folder, bundled name, or Hub repo id[@revision][:file]: a DCGAN Studio checkpoint, a HugGAN "
+                        "DCGAN or pytorch/examples netG_epoch_N.pth")
     e.add_argument("--dataset", default="digits", help="digits, mnist, fashion-mnist, cifar10, or a folder/.zip "
                                                        "of images (the real images for FID/KID)")
     e.add_argument("--n", type=int, default=1000, help="generated (and real) images to score (default 1000)")

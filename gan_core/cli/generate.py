@@ -10,7 +10,9 @@ from gan_core.config import ConfigError
 
 def add_generate_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sample", help="generate images from a checkpoint")
-    s.add_argument("--checkpoint", required=True, help="folder, bundled name, or Hub repo id[@revision]")
+    s.add_argument("--checkpoint", required=True,
+                   help="folder, bundled name, or Hub repo id[@revision][:file]: a DCGAN Studio checkpoint, a HugGAN "
+                        "DCGAN or pytorch/examples netG_epoch_N.pth")
     s.add_argument("--seeds", help="e.g. 1,2,3 or 0-15")
     s.add_argument("--n", type=int, default=16, help="with --seed: this many consecutive seeds")
     s.add_argument("--seed", type=int, default=0, help="first seed when --seeds is not given")
@@ -19,7 +21,7 @@ def add_generate_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--out", required=True, help="FILE.png (grid) or FILE.zip (one PNG per seed)")
 
     i = sub.add_parser("interpolate", help="images along a latent path between seeds")
-    i.add_argument("--checkpoint", required=True)
+    i.add_argument("--checkpoint", required=True, help="as for sample")
     i.add_argument("--seeds", required=True, help="keyframe seeds A,B[,C...]")
     i.add_argument("--steps", type=int, default=16, help="frames per segment, endpoints included")
     i.add_argument("--mode", choices=("lerp", "slerp"), default="slerp")

@@ -45,7 +45,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser
     _add_config_flags(t, ModelConfig)
     _add_config_flags(t, TrainConfig)
     t.add_argument("--out", help="checkpoint folder to write (default: runs/<preset>-<dataset>-<time>)")
-    t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from")
+    t.add_argument("--resume", help="checkpoint (folder, bundled name or Hub repo id) to continue from; a "
+                   "generator-only one (HugGAN, pytorch/examples) keeps G's weights and starts D fresh")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--threads", type=int, help="CPU threads for training (default: one per core). On a machine "
                    "shared with other busy processes, 1 is often much faster than 2. Under torchrun: per rank")
@@ -97,14 +98,24 @@ def _open_run(args: argparse.Namespace, command: str):
     Under torchrun every input check runs first; the process group is joined last, before building the Trainer."""
     from gan_core.data.datasets import check_shards, load_images
     from gan_core.training import distributed
+    from gan_core.checkpoints.store import NoTrainingState, load_generator
     from gan_core.training.resume import read_resume_point
     from gan_core.training.run import Run
     from gan_core.training.trainer import Trainer, resolve_device
 
-    point = read_resume_point(args.resume) if args.resume else None
+    point, warm = None, None
+    if args.resume:
+        try:
+            point = read_resume_point(args.resume)
+        except NoTrainingState:            # a foreign or sample-only checkpoint: G from its weights, D fresh
+            warm = load_generator(args.resume)
+            print(f"note: {args.resume} ({warm.description}) has no discriminator or training state: G continues "
+                  "from its weights, D starts fresh at step 0", file=sys.stderr)
     model_cfg, train_cfg = point.configs(_given(args, TrainConfig)) if point else configs_from_args(args)
     if point:
         _check_resume_model(args, model_cfg)
+    if warm is not None:
+        model_cfg = warm.config
     device = resolve_device(train_cfg.device)
     ranks = distributed.env_ranks()
     if train_cfg.sync_bn and ranks is None:
@@ -124,6 +135,8 @@ def _open_run(args: argparse.Namespace, command: str):
     run = Run(trainer, dataset=data.name, command=command)
     if point is not None:
         run.resume(point)
+    elif warm is not None:
+        run.trainer.G.load_state_dict(warm.generator.state_dict())
     return run, data
 
 

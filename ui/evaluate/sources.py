@@ -97,7 +97,9 @@ def run_info(key: str) -> RunInfo:
                        settings=_flat_settings(job.model_cfg.to_dict(), job.train_cfg.to_dict()), scores=evaluated)
     folder = resolve_source(key)
     cfg = folder / "config.json"
-    info, history, png = _folder_info(str(folder), cfg.stat().st_mtime if cfg.is_file() else 0.0)
+    info, history, png = _folder_info(str(folder), cfg.stat().st_mtime) if cfg.is_file() else ({}, [], None)
+    if "z_dim" not in info:      # a HugGAN / pytorch/examples repo: the sizes come from its weights
+        info = load_generator(key).info
     settings = _flat_settings(info, info.get("train"))
     settings["steps"] = info.get("steps")
     note = None if history else "no training history in this checkpoint (training/state.json)"

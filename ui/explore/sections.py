@@ -50,6 +50,8 @@ def _seeds(text: str, what: str, *, limit: int) -> tuple[int, ...] | None:
 
 
 def card_ui(loaded: LoadedGenerator) -> None:
+    if loaded.description:
+        st.caption(f"Detected: **{loaded.description}**")
     cols = st.columns(5)
     for col, (label, value) in zip(cols, card_facts(loaded).items()):
         col.metric(label, value)
@@ -197,6 +199,10 @@ def nudge_ui(loaded: LoadedGenerator, psi: float) -> None:
 @st.fragment
 def publish_ui(loaded: LoadedGenerator) -> None:
     with st.expander("Publish to the Hugging Face Hub"):
+        if loaded.format != "dcgan-studio":    # someone else's HugGAN / pytorch/examples weights, loaded as they are
+            st.caption(f"This is a {loaded.description}, loaded from someone else's files: publishing is for "
+                       "checkpoints trained here (Train page → Save), which carry their model card and config.")
+            return
         st.caption("Uploads this checkpoint folder (config.json, model.safetensors, README.md card, samples.png) "
                    "so anyone can load it with its repo id.")
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")

@@ -13,9 +13,11 @@ from pathlib import Path
 import streamlit as st
 
 from gan_core.checkpoints.modelcard import card_body
-from gan_core.checkpoints.store import BUNDLED_DIR, CheckpointError, LoadedGenerator, bundled_checkpoints, load_generator
+from gan_core.checkpoints.store import (BUNDLED_DIR, CheckpointError, LoadedGenerator, bundled_checkpoints,
+                                        load_generator, resolve_source)
 from ui import state
 from ui.explore.files import explore_dir, import_pth_upload, save_uploaded_checkpoint, snapshot_job
+from ui.explore.hub import hub_ui, progress_bar
 
 BUNDLED, HUB, UPLOAD, PTH, RUNS = ("Bundled", "Hugging Face Hub", "Upload checkpoint files",
                                    "Upload a .pth (pytorch/examples)", "This session's runs")
@@ -69,8 +71,12 @@ def _load(key: str, source: str) -> LoadedGenerator:
     return load_generator(source)
 
 
-def load(source: str) -> LoadedGenerator:
-    """The generator for `source`, from the process-wide cache (never modify it: it is shared)."""
+def load(source: str, *, progress=None) -> LoadedGenerator:
+    """The generator for `source`, from the process-wide cache (never modify it: it is shared). With `progress`,
+    a Hub repo's files are first downloaded outside the cached function (so the bar's updates are not recorded
+    for replay), reporting bytes; the cached load then finds them in the Hugging Face cache."""
+    if progress is not None:
+        resolve_source(source, progress=progress, training=False)
     return _load(source_key(source), source)
 
 
@@ -93,25 +99,7 @@ def _bundled_ui(current: str | None) -> None:
 
 
 def _hub_ui(current: str | None) -> None:
-    repo_default, rev_default = "", ""
-    if current and kind_of(current) == HUB:
-        repo_default, _, rev_default = current.partition("@")
-    c1, c2 = st.columns([3, 1])
-    repo = c1.text_input("Repo id", value=repo_default, placeholder="user/name", key="explore_repo")
-    rev = c2.text_input("Revision (optional)", value=rev_default, placeholder="main", key="explore_rev")
-    if st.button("Load from the Hub", key="explore_load_hub"):
-        if "/" not in repo.strip():
-            st.error("Enter a Hub repo id like user/name.")
-            return
-        source = repo.strip() + (f"@{rev.strip()}" if rev.strip() else "")
-        try:   # download and check it before switching, so a failure keeps the current generator on screen
-            with st.spinner(f"Downloading {source} from the Hugging Face Hub…"):
-                load(source)
-        except CheckpointError as exc:
-            st.error(f"Could not load {source}: {exc}")
-        else:
-            _set(source)
-            st.rerun()
+    hub_ui(current if kind_of(current) == HUB else None, load=load, choose=_set)
 
 
 def _upload_ui() -> None:
@@ -213,9 +201,14 @@ def load_ui(source: str | None) -> LoadedGenerator | None:
     if not source:
         st.warning("No generator yet: pick a bundled checkpoint, a Hub repo, upload files or train one.")
         return None
-    what = f"Downloading {source} from the Hugging Face Hub…" if kind_of(source) == HUB else f"Loading {source}…"
     try:
-        with st.spinner(what):
+        if kind_of(source) == HUB and source not in state.value("explore_hub_ready", ()):
+            update, bar = progress_bar(source)      # a download shows its bytes, not a spinner
+            try:
+                return load(source, progress=update)
+            finally:
+                bar.empty()
+        with st.spinner(f"Loading {source}…"):
             return load(source)
     except CheckpointError as exc:
         st.error(f"Could not load the generator: {exc}")
@@ -225,8 +218,10 @@ def load_ui(source: str | None) -> LoadedGenerator | None:
 def card_facts(loaded: LoadedGenerator) -> dict[str, str]:
     """The model card summary shown at the top: preset, image size, z-dim, data, steps."""
     cfg, info = loaded.config, loaded.info
+    steps = info.get("steps")
     return {"Preset": cfg.preset, "Image": f"{cfg.image_size}×{cfg.image_size}×{cfg.channels}",
-            "z-dim": str(cfg.z_dim), "Data": str(info.get("dataset") or "?"), "Steps": f"{info.get('steps', '?')}"}
+            "z-dim": str(cfg.z_dim), "Data": str(info.get("dataset") or "?"), "Steps": "?" if steps is None else
+            str(steps)}
 
 
 def card_text(loaded: LoadedGenerator) -> str:

@@ -2,11 +2,13 @@
 
 Widget values live under fixed session-state keys (set first by `defaults()`), so choosing a preset or a dataset
 can change other widgets visibly through callbacks (`ui.state.set_values`). Learning rates are picked on a
-log-spaced scale; a "same for both" toggle ties the D learning rate to G's.
+log-spaced scale; a "same for both" toggle ties the D learning rate to G's. z-dim and epochs are sliders (epochs on
+log-spaced stops) next to an exact typed field that owns the value, so presets and precise numbers still work.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import streamlit as st
 
@@ -25,6 +27,8 @@ SOURCES = {
     "folder": "A folder of images on this computer",
 }
 SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "fashion-mnist": 1, "cifar10": 3}
+# 1-500 about evenly spaced in log10 (1, 1.5, 2, 3, 5, 7 per decade): a slider step is a similar ratio anywhere
+EPOCH_STOPS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500)
 DEFAULT_EPOCHS = 20  # digits: 62 steps/epoch; 10 epochs give rough digits, 20 clear ones, in ~1-3 min on a CPU
 
 # Widget keys are the config field names; preset has its own select and the data source picks the dataset.
@@ -92,32 +96,69 @@ def _lr_select(label: str, key: str, help: str) -> float:
     return st.select_slider(label, options=LR_CHOICES, key=key, format_func=lambda v: f"{v:g}", help=help)
 
 
-def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
-    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error)."""
+def _nearest_stop(value: int, stops: tuple[int, ...]) -> int:
+    """The stop closest to `value` in log scale (epochs 1-500 are picked by ratio, not by difference)."""
+    return min(stops, key=lambda s: abs(math.log(s) - math.log(max(1, value))))
+
+
+def _slider_with_exact(label: str, key: str, *, stops: tuple[int, ...] | None = None, lo: int, hi: int,
+                       exact_hi: int, help: str) -> int:
+    """A slider (or a log-spaced select_slider over `stops`) and a typed exact field, kept equal.
+
+    The exact field owns `key` (presets, recipes and tests set it); the slider under `key_slider` is set from it
+    before it is drawn, and moving the slider writes the field through its callback."""
+    slider_key = f"{key}_slider"
+    exact = int(state.value(key))
+    state.set_values({slider_key: _nearest_stop(exact, stops) if stops else min(max(exact, lo), hi)})
+    copy = lambda: state.set_values({key: int(state.value(slider_key))})   # noqa: E731
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        if stops:
+            st.select_slider(label, options=stops, key=slider_key, on_change=copy, help=help)
+        else:
+            st.slider(label, lo, hi, key=slider_key, step=1, on_change=copy, help=help)
+    return int(c2.number_input(f"{label.split(' (')[0]}, exact", lo, exact_hi, key=key, step=1))
+
+
+def preset_ui() -> str:
+    """The architecture preset; choosing one writes its published defaults into the widgets below."""
     preset = st.selectbox("Architecture preset", PRESETS, key="preset", on_change=_apply_preset,
                           help="Choosing a preset sets z-dim, widths, learning rates, betas, G:D steps and batch.")
-    summary = preset_defaults(preset).summary
     applied = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in _preset_values(preset).items() if k != "same_lr")
-    st.caption(f"**{preset}** — {summary}  \nPreset defaults: {applied}")
+    st.caption(f"**{preset}** — {preset_defaults(preset).summary}  \nPreset defaults: {applied}")
+    return preset
 
-    c1, c2, c3 = st.columns(3)
-    image_size = c1.selectbox("Image size (px)", IMAGE_SIZES, key="image_size")
-    channels = c2.selectbox("Channels", (1, 3), key="channels",
-                            format_func=lambda c: "1 (greyscale)" if c == 1 else "3 (colour)")
-    z_dim = c3.number_input("z-dim (noise size)", 2, 1024, key="z_dim", step=1)
-    c1, c2, c3 = st.columns(3)
-    g_width = c1.number_input("G width (ngf)", 4, 1024, key="g_width", step=4,
-                              help="Channels of the generator's last block (the tutorial's ngf).")
-    d_width = c2.number_input("D width (ndf)", 4, 1024, key="d_width", step=4,
-                              help="Channels of the discriminator's first block (the tutorial's ndf).")
-    seed = c3.number_input("Seed", 0, 2**31 - 1, key="seed", step=1)
-    c1, c2 = st.columns(2)
-    epochs = c1.number_input("Epochs", 1, 100_000, key="epochs", step=1)
-    batch_size = c2.select_slider("Batch size", (8, 16, 32, 64, 128, 256, 512), key="batch_size")
 
-    same = st.toggle("Same learning rate for G and D", key="same_lr")
-    if same:
+def architecture_ui() -> dict:
+    """image_size, channels, z_dim, g_width, d_width."""
+    c1, c2, c3, c4 = st.columns(4)
+    out = {"image_size": c1.selectbox("Image size (px)", IMAGE_SIZES, key="image_size"),
+           "channels": c2.selectbox("Channels", (1, 3), key="channels",
+                                    format_func=lambda c: "1 (greyscale)" if c == 1 else "3 (colour)"),
+           "g_width": c3.number_input("G width (ngf)", 4, 1024, key="g_width", step=4,
+                                      help="Channels of the generator's last block (the tutorial's ngf)."),
+           "d_width": c4.number_input("D width (ndf)", 4, 1024, key="d_width", step=4,
+                                      help="Channels of the discriminator's first block (the tutorial's ndf).")}
+    out["z_dim"] = _slider_with_exact("z-dim (noise size)", "z_dim", lo=2, hi=512, exact_hi=1024,
+                                      help="Length of the noise vector z (the tutorial's nz). DCGAN: 100.")
+    return out
+
+
+def schedule_ui() -> dict:
+    """epochs (log-spaced stops + exact), batch_size, seed."""
+    out = {"epochs": _slider_with_exact("Epochs (passes over the data)", "epochs", stops=EPOCH_STOPS, lo=1,
+                                        hi=500, exact_hi=100_000, help="Log-spaced stops; type any number in the "
+                                        "exact field. Built-in digits: 62 steps per epoch at batch 64.")}
+    c1, c2 = st.columns([3, 1])
+    out["batch_size"] = c1.select_slider("Batch size", (8, 16, 32, 64, 128, 256, 512), key="batch_size")
+    out["seed"] = c2.number_input("Seed", 0, 2**31 - 1, key="seed", step=1)
+    return out
+
+
+def optimiser_ui() -> dict:
+    """lr_g, lr_d (log scale, optionally tied), beta1, beta2, D and G steps per iteration, label smoothing."""
+    if st.toggle("Same learning rate for G and D", key="same_lr"):
         lr_g = _lr_select("Learning rate (G and D)", "lr_g", "Adam step size, log scale. DCGAN: 2e-4.")
         lr_d = lr_g
     else:
@@ -127,28 +168,49 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
         with c2:
             lr_d = _lr_select("Learning rate D", "lr_d", "Discriminator's Adam step size (log scale).")
     c1, c2, c3, c4 = st.columns(4)
-    beta1 = c1.slider("Adam beta1", 0.0, 0.99, key="beta1", step=0.05, help="DCGAN uses 0.5 (not 0.9).")
-    beta2 = c2.select_slider("Adam beta2", (0.9, 0.99, 0.999, 0.9999), key="beta2")
-    d_steps = c3.number_input("D steps per iteration", 1, 10, key="d_steps", step=1)
-    g_steps = c4.number_input("G steps per iteration", 1, 10, key="g_steps", step=1,
-                              help="The G:D step ratio; 'improved' uses 2 G steps per D step.")
-    smoothing = st.slider("Label smoothing (real target = 1 - s)", 0.0, 0.5, key="label_smoothing", step=0.05,
-                          help="One-sided: D is trained towards 1 - s on real images; 0.1 calms a too-strong D.")
+    return {"lr_g": lr_g, "lr_d": lr_d,
+            "beta1": c1.slider("Adam beta1", 0.0, 0.99, key="beta1", step=0.05, help="DCGAN uses 0.5 (not 0.9)."),
+            "beta2": c2.select_slider("Adam beta2", (0.9, 0.99, 0.999, 0.9999), key="beta2"),
+            "d_steps": c3.number_input("D steps per iteration", 1, 10, key="d_steps", step=1),
+            "g_steps": c4.number_input("G steps per iteration", 1, 10, key="g_steps", step=1,
+                                       help="The G:D step ratio; 'improved' uses 2 G steps per D step."),
+            "label_smoothing": st.slider(
+                "Label smoothing (real target = 1 - s)", 0.0, 0.5, key="label_smoothing", step=0.05,
+                help="One-sided: D is trained towards 1 - s on real images; 0.1 calms a too-strong D.")}
+
+
+def advanced_ui() -> dict:
+    """max_steps, sample_every, device."""
     with st.expander("Advanced"):
         c1, c2, c3 = st.columns(3)
-        max_steps = c1.number_input("Max steps (0 = all epochs)", 0, 100_000_000, key="max_steps", step=10)
-        sample_every = c2.number_input("Sample grid every N steps", 1, 100_000, key="sample_every", step=5)
-        device = c3.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="device")
+        return {"max_steps": c1.number_input("Max steps (0 = all epochs)", 0, 100_000_000, key="max_steps", step=10),
+                "sample_every": c2.number_input("Sample grid every N steps", 1, 100_000, key="sample_every", step=5),
+                "device": c3.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="device")}
+
+
+FLOAT_FIELDS = ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing")
+
+
+def _plain(values: dict) -> dict:
+    """Widget values as the configs' types (number_input may hand back floats; select boxes give str/int)."""
+    return {k: float(v) if k in FLOAT_FIELDS else v if isinstance(v, str) else int(v) for k, v in values.items()}
+
+
+def configs(preset: str, model: dict, train: dict) -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
+    """Plain widget values -> (ModelConfig, TrainConfig, None), or (None, None, the first error)."""
     try:
-        model = ModelConfig(preset=preset, image_size=int(image_size), channels=int(channels), z_dim=int(z_dim),
-                            g_width=int(g_width), d_width=int(d_width)).validate()
-        train = TrainConfig(epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch_size),
-                            lr_g=float(lr_g), lr_d=float(lr_d), beta1=float(beta1), beta2=float(beta2),
-                            g_steps=int(g_steps), d_steps=int(d_steps), label_smoothing=float(smoothing),
-                            seed=int(seed), device=device, sample_every=int(sample_every)).validate()
+        return (ModelConfig(preset=preset, **_plain(model)).validate(), TrainConfig(**_plain(train)).validate(), None)
     except ConfigError as exc:
         return None, None, str(exc)
-    return model, train, None
+
+
+def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
+    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error)."""
+    preset = preset_ui()
+    model = architecture_ui()
+    train = {**schedule_ui(), **optimiser_ui()}
+    train.update(advanced_ui())
+    return configs(preset, model, train)
 
 
 def with_dataset(train: TrainConfig, dataset: str) -> TrainConfig:
