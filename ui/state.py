@@ -6,9 +6,12 @@ the URL (`?job=`), so a reload reattaches. The JobManager is one per process (`s
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
+from gan_core.data.datasets import data_home
+from gan_core.limits import PublicLimits, public_limits
 from gan_core.training.job_manager import JobManager
 from gan_core.training.jobs import TrainingJob
 
@@ -17,9 +20,23 @@ JOB = "job_id"
 EXPLORE_SOURCE = "explore_source"   # what Explore should open: a bundled name, folder, repo id, or "job:<id>"
 
 
-@st.cache_resource
 def job_manager() -> JobManager:
-    return JobManager()
+    return _job_manager(public_limits(), str(data_home()))
+
+
+@st.cache_resource
+def _job_manager(limits: PublicLimits | None, home: str) -> JobManager:
+    """Private mode: no limits. Public mode: runs autosave under data_home()/runs, and one storage quota covers
+    run folders, checkpoints saved by name and Explore's uploads/snapshots; a janitor reaps abandoned runs.
+    (Keyed by the mode and data dir, so tests switching DCGAN_STUDIO_PUBLIC get the matching manager.)"""
+    if limits is None:
+        return JobManager()
+    home = Path(home)
+    manager = JobManager(limits=limits, runs_dir=home / "runs",
+                         quota_roots=(home / "runs", home / "checkpoints", home / "explore" / "uploads",
+                                      home / "explore" / "imports", home / "explore" / "runs"))
+    manager.start_janitor()
+    return manager
 
 
 def owner_id() -> str:

@@ -23,6 +23,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
+from gan_core.data.datasets import data_home
+from gan_core.limits import LimitError, is_public, refuse_server_path
 from gan_core.models import Generator, check_size
 from gan_core.checkpoints.modelcard import model_card
 
@@ -91,16 +93,23 @@ def resolve_source(source: str) -> Path:
     if not source:
         raise CheckpointError("no checkpoint given: name a folder, a bundled checkpoint or a Hub repo id")
     local = Path(source).expanduser()
-    if local.is_dir():
+    try:   # public mode: a path outside the app's own folders is never opened (it can only be a Hub id)
+        refuse_server_path(local, allowed=(data_home(), BUNDLED_DIR))
+        refused = None
+    except LimitError as exc:
+        refused = str(exc)
+    if refused is None and local.is_dir():
         return local
-    if local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
+    if refused is None and local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
         return _recover(local)
     if source in bundled_checkpoints():
         return BUNDLED_DIR / source
     repo, _, revision = source.partition("@")
     looks_like_path = source.startswith((".", "/", "~")) or "\\" in source
-    if REPO_ID.match(repo) and not local.exists() and not looks_like_path:
+    if REPO_ID.match(repo) and not looks_like_path and (refused is not None or not local.exists()):
         return _hub_download(repo, revision or None)
+    if refused is not None:
+        raise CheckpointError(refused)
     if local.is_file():
         raise CheckpointError(f"{source} is a file; a checkpoint is a folder with config.json and "
                               "model.safetensors")
@@ -255,7 +264,9 @@ def push_checkpoint(path: str | Path, repo_id: str, *, private: bool = False, to
     read_config(folder)
     if not REPO_ID.match(repo_id):
         raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use USER/NAME")
-    api = HfApi(token=token or os.environ.get("HF_TOKEN"))
+    if is_public() and not token:   # a shared server never publishes with its own (or a saved) token
+        raise CheckpointError("publishing from this public server needs your own Hugging Face write token")
+    api = HfApi(token=token if is_public() else (token or os.environ.get("HF_TOKEN")))
     try:
         url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",

@@ -55,6 +55,7 @@ class JobSnapshot:
     device: str
     data: dict[str, Any] = field(default_factory=dict)
     saved_to: str | None = None
+    note: str | None = None   # why a run stopped on its own (a public-mode budget), shown beside its status
 
     @property
     def ended(self) -> bool:
@@ -64,7 +65,8 @@ class JobSnapshot:
 class TrainingJob:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, owner: str = "",
                  images: ImageSet | None = None, resume_from: str | None = None,
-                 autosave_dir: str | Path | None = None, command: str | None = None) -> None:
+                 autosave_dir: str | Path | None = None, command: str | None = None,
+                 budget_steps: int | None = None, budget_s: float | None = None) -> None:
         self.model_cfg, self.train_cfg = model_cfg.validate(), train_cfg.validate()
         self.id = uuid.uuid4().hex
         self.owner = owner
@@ -72,6 +74,9 @@ class TrainingJob:
         self.images, self.resume_from = images, resume_from
         self.autosave_dir = Path(autosave_dir) if autosave_dir else None
         self.command = command
+        # A budget (public mode): the run stops at this many steps or seconds of training, keeping its checkpoint.
+        self.budget_steps, self.budget_s = budget_steps, budget_s
+        self.note: str | None = None
         self.status = QUEUED
         self.error: str | None = None
         self.saved_to: str | None = None
@@ -146,7 +151,8 @@ class TrainingJob:
                 grid_steps=[g.step for g in run.grids] if run else [],
                 latest_grid=run.grids[-1].png if run and run.grids else None, error=self.error,
                 images_per_s=self._rate, elapsed_s=self._elapsed, eta_s=eta, queue_position=self.queue_position,
-                device=describe_device(self.device), data=data, saved_to=self.saved_to)
+                device=describe_device(self.device), data=data, saved_to=self.saved_to,
+                note=self.note)
 
     def grid_png(self, index: int) -> tuple[int, bytes] | None:
         with self._lock:
@@ -197,10 +203,13 @@ class TrainingJob:
         try:
             self._build()
             self._set(status=PAUSED if self._pause.is_set() else RUNNING)
-            self._loop()
-            self._set(status=STOPPED if self._stop.is_set() and not self.run.done else FINISHED)
+            budget = self._loop()
+            self._set(status=STOPPED if (self._stop.is_set() or budget) and not self.run.done else FINISHED)
             if self.autosave_dir is not None:
                 self.save(self.autosave_dir)
+            if budget:
+                kept = f"; its checkpoint is kept ({self.saved_to})" if self.saved_to else ""
+                self._set(note=f"Stopped at the public budget of {budget}{kept}.")
         except TrainingDiverged as exc:
             self._fail(str(exc), keep=True)
         except torch.cuda.OutOfMemoryError:
@@ -231,9 +240,19 @@ class TrainingJob:
             message = f"{message.rstrip('.')}. Saved to {saved}."
         self._set(status=FAILED, error=message, saved_to=saved)
 
-    def _loop(self) -> None:
+    def _over_budget(self) -> str | None:
+        """The budget this run has used up ('3,000 steps', '15 min of training'), or None."""
+        if self.budget_steps is not None and self.run.trainer.step_count >= self.budget_steps:
+            return f"{self.budget_steps:,} steps"
+        if self.budget_s is not None and self._elapsed >= self.budget_s:
+            return f"{self.budget_s / 60:g} min of training"
+        return None
+
+    def _loop(self) -> str | None:
+        """Train until done, stopped, or over budget; returns the budget that ended it, if one did."""
         run = self.run
-        while not run.done and not self._stop.is_set():
+        budget = None
+        while not run.done and not self._stop.is_set() and not (budget := self._over_budget()):
             if self._pause.is_set() and not self._step_once.is_set():
                 self._set(status=PAUSED)
                 self._wake.wait(0.5)
@@ -256,3 +275,4 @@ class TrainingJob:
         if not self._stop.is_set():
             with self._model_lock:
                 run.flush()
+        return budget

@@ -11,7 +11,7 @@ import dataclasses
 import streamlit as st
 
 from gan_core.config import IMAGE_SIZES, PRESETS, ConfigError, ModelConfig, TrainConfig, preset_defaults
-from ui import state
+from ui import public, state
 
 # 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
 LR_CHOICES = tuple(float(f"{m}e{e}") for e in (-5, -4, -3) for m in (1, 1.5, 2, 3, 4, 5, 7)) + (1e-2,)
@@ -73,12 +73,13 @@ def _apply_source() -> None:
 
 def data_source_ui() -> tuple[str, object]:
     """Returns (kind, detail): kind in SOURCES; detail = uploaded files (list) or folder path (str) or None."""
-    kind = st.selectbox("Training images", list(SOURCES), format_func=SOURCES.get, key="data_source",
-                        on_change=_apply_source)
+    kind = st.selectbox("Training images", list(public.train_sources(SOURCES)), format_func=SOURCES.get,
+                        key="data_source", on_change=_apply_source)
     if kind == "upload":
         files = st.file_uploader(
             "A .zip of images, or several image files (PNG, JPEG, …)", accept_multiple_files=True,
             type=["zip", "png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key="data_upload")
+        public.note("upload")
         return kind, files or []
     if kind == "folder":
         path = st.text_input("Folder (or .zip) path on the machine running the app", key="data_folder",
@@ -147,7 +148,10 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
                             seed=int(seed), device=device, sample_every=int(sample_every)).validate()
     except ConfigError as exc:
         return None, None, str(exc)
-    return model, train, None
+    public.note("run")
+    too_big = public.run_error(image_size=model.image_size, g_width=model.g_width, d_width=model.d_width,
+                               batch_size=train.batch_size)
+    return (None, None, too_big) if too_big else (model, train, None)
 
 
 def with_dataset(train: TrainConfig, dataset: str) -> TrainConfig:
