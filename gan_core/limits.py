@@ -1,6 +1,7 @@
 """Public mode: every limit a shared server (a Hugging Face Space, a lab machine) puts on strangers, in one place.
 
-`DCGAN_STUDIO_PUBLIC=1` (or `true`/`yes`/`on`) switches it on; `public_limits()` then returns the `PublicLimits`
+`DCGAN_STUDIO_PUBLIC=1` (or `true`/`yes`/`on`) switches it on, and so does running in a Hugging Face Space
+(`SPACE_ID` set) unless `DCGAN_STUDIO_PUBLIC=0`; `public_limits()` then returns the `PublicLimits`
 below, and `None` in the default private mode, where nothing here applies. The engine enforces the limits
 (`JobManager(limits=...)`: run budget, queue cap, one run per owner, abandoned runs, storage quota); the pages
 only hide what public mode removes and state the limits (`describe()`). Torch-free: the app's first paint
@@ -50,7 +51,12 @@ class PublicLimits:
 
 
 def is_public() -> bool:
-    return os.environ.get(ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    """DCGAN_STUDIO_PUBLIC=1/true/yes/on switches public mode on, 0/false/no/off off; unset, it is on inside a
+    Hugging Face Space (SPACE_ID is set there), so a duplicated Space is safe without any configuration."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if value:
+        return value in ("1", "true", "yes", "on")
+    return bool(os.environ.get("SPACE_ID"))
 
 
 def public_limits() -> PublicLimits | None:

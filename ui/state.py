@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from gan_core.data.datasets import data_home
 from gan_core.limits import PublicLimits, public_limits
-from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import TrainingJob
+
+if TYPE_CHECKING:   # the engine imports torch: loaded on first use, so pages can draw their widgets first
+    from gan_core.training.job_manager import JobManager
+    from gan_core.training.jobs import TrainingJob
 
 OWNER = "owner_id"
 JOB = "job_id"
@@ -21,6 +23,8 @@ EXPLORE_SOURCE = "explore_source"   # what Explore should open: a bundled name, 
 
 
 def job_manager() -> JobManager:
+    from gan_core.data.datasets import data_home
+
     return _job_manager(public_limits(), str(data_home()))
 
 
@@ -29,6 +33,8 @@ def _job_manager(limits: PublicLimits | None, home: str) -> JobManager:
     """Private mode: no limits. Public mode: runs autosave under data_home()/runs, and one storage quota covers
     run folders, checkpoints saved by name and Explore's uploads/snapshots; a janitor reaps abandoned runs.
     (Keyed by the mode and data dir, so tests switching DCGAN_STUDIO_PUBLIC get the matching manager.)"""
+    from gan_core.training.job_manager import JobManager
+
     if limits is None:
         return JobManager()
     home = Path(home)
@@ -49,6 +55,12 @@ def owner_id() -> str:
             st.session_state[OWNER] = job.owner
             st.session_state[JOB] = job.id
     return st.session_state[OWNER]
+
+
+def has_job_id() -> bool:
+    """Whether this session (or the URL) names a run; torch-free, so a page can decide its layout before the
+    engine is imported."""
+    return JOB in st.session_state or bool(st.query_params.get("job"))
 
 
 def current_job() -> TrainingJob | None:

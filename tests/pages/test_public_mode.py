@@ -142,7 +142,8 @@ def test_publish_needs_a_typed_token_used_once(monkeypatch, tmp_path, tiny_check
     assert not at.exception
     assert errors(at)                                                  # offline: a clear error, no upload
     assert at.text_input(key="explore_pub_token").value == ""           # used once, not kept in the session
-    assert all("hf_visitor_secret" not in repr(at.session_state[k]) for k in ("explore_pub_token", "explore_pub_token_once"))
+    assert all("hf_visitor_secret" not in repr(at.session_state[k])
+               for k in ("explore_pub_token", "explore_pub_token_once"))
     assert not any("hf_visitor_secret" in e for e in errors(at))
 
 
@@ -151,3 +152,17 @@ def test_typed_paths_are_not_checkpoint_sources(tiny_checkpoint):
 
     with pytest.raises(CheckpointError, match="public server"):
         resolve_source(str(tiny_checkpoint))                      # a real checkpoint, but outside the data dir
+
+
+def test_named_checkpoints_are_per_run(tiny_model, tiny_train, tiny_images, studio_home):
+    """Public mode: 'Save checkpoint' as 'mine' lands in <job id prefix>-mine, so visitors cannot overwrite or
+    guess each other's folders."""
+    from gan_core.data.datasets import ImageSet
+    from gan_core.training.job_manager import JobManager
+    from gan_core.training.jobs import TrainingJob
+    from ui.train.files import save_named
+
+    job = JobManager().submit(TrainingJob(tiny_model, tiny_train, images=ImageSet(tiny_images, "digits")))
+    job.join(60)
+    path = save_named(job, "mine")
+    assert path == studio_home / "checkpoints" / f"{job.id[:12]}-mine" and (path / "model.safetensors").is_file()

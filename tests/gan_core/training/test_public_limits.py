@@ -29,9 +29,15 @@ def public(tmp_path, **kw) -> JobManager:
 
 def test_switch_reads_the_environment(monkeypatch):
     monkeypatch.delenv("DCGAN_STUDIO_PUBLIC", raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
     assert public_limits() is None
     monkeypatch.setenv("DCGAN_STUDIO_PUBLIC", "1")
     assert public_limits() == PublicLimits()
+    monkeypatch.delenv("DCGAN_STUDIO_PUBLIC")
+    monkeypatch.setenv("SPACE_ID", "someone/dcgan-studio")              # inside a Hugging Face Space: on
+    assert public_limits() == PublicLimits()
+    monkeypatch.setenv("DCGAN_STUDIO_PUBLIC", "0")                      # unless switched off explicitly
+    assert public_limits() is None
     assert all(text.endswith(".") for text in describe(PublicLimits()).values())
 
 

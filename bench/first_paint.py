@@ -1,0 +1,65 @@
+"""First paint of each page on a fresh server (issue 15), through the real server and Debian's Chromium.
+
+For every page and repeat: spawn `streamlit run app.py` (its own data dir, loopback), open Home in a fresh
+browser, wait for Home's title, click the page in the sidebar at once (a visitor who knows where to go), and time
+the click -> the page's first usable control: Train's "Start training" button, Explore's generator chooser,
+Evaluate's "Generator" picker. Medians over fresh servers; `--public` runs them in public mode.
+
+    python -m bench.first_paint --repeats 3          # prints a markdown table
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from bench.app_bench import THREADS, Server, _browser, _new_page
+
+TARGETS = {   # page title in the sidebar -> what "usable" means there (a Playwright locator builder)
+    "Train": lambda page: page.get_by_role("button", name="Start training"),
+    "Explore": lambda page: page.get_by_text("Generator:").first,
+    "Evaluate": lambda page: page.get_by_text("Real images (for FID / KID)").first,
+}
+
+
+def first_paint(p, title: str, *, public: bool) -> float:
+    server = Server(extra_env={"DCGAN_STUDIO_PUBLIC": "1"} if public else None)
+    try:
+        server.wait_healthy()
+        browser = _browser(p)
+        page = _new_page(browser)
+        page.goto(server.url)
+        page.wait_for_selector('[data-testid="stMain"] h1:has-text("DCGAN Studio")')
+        t0 = time.perf_counter()
+        page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+        TARGETS[title](page).wait_for()
+        took = time.perf_counter() - t0
+        browser.close()
+        return took
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--pages", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    ap.add_argument("--public", action="store_true", help="DCGAN_STUDIO_PUBLIC=1 on the server")
+    ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the server")
+    args = ap.parse_args(argv)
+    THREADS["OMP_NUM_THREADS"] = str(args.threads)
+    from playwright.sync_api import sync_playwright
+
+    rows = {}
+    with sync_playwright() as p:
+        for _ in range(args.repeats):          # interleaved, so a burst of load elsewhere hits every page alike
+            for title in args.pages:
+                rows.setdefault(title, []).append(first_paint(p, title, public=args.public))
+    print("| page | click -> first control, median (s) | min | max | fresh servers |")
+    print("|---|---|---|---|---|")
+    for title, times in rows.items():
+        print(f"| {title} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(times)} |")
+
+
+if __name__ == "__main__":
+    main()
