@@ -3,9 +3,11 @@
 For every page and repeat: spawn `streamlit run app.py` (its own data dir, loopback), open Home in a fresh
 browser, wait for Home's title, click the page in the sidebar at once (a visitor who knows where to go), and time
 the click -> the page's first usable control: Train's "Start training" button, Explore's generator chooser,
-Evaluate's "Generator" picker. Medians over fresh servers; `--public` runs them in public mode.
+Evaluate's "Real images" picker. Medians over fresh servers; `--public` runs them in public mode; `--roots A B`
+compares two checkouts of the app (e.g. main and this branch), interleaved so a burst of load hits both alike.
 
-    python -m bench.first_paint --repeats 3          # prints a markdown table
+    python -m bench.first_paint --repeats 3                       # prints a markdown table
+    python -m bench.first_paint --repeats 3 --roots /tmp/base .   # before/after, same run
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import argparse
 import statistics
 import time
 
+from pathlib import Path
+
+from bench import app_bench
 from bench.app_bench import THREADS, Server, _browser, _new_page
 
 TARGETS = {   # page title in the sidebar -> what "usable" means there (a Playwright locator builder)
@@ -46,19 +51,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pages", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--public", action="store_true", help="DCGAN_STUDIO_PUBLIC=1 on the server")
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the server")
+    ap.add_argument("--roots", nargs="+", default=[str(app_bench.ROOT)], help="app checkouts to compare")
     args = ap.parse_args(argv)
     THREADS["OMP_NUM_THREADS"] = str(args.threads)
     from playwright.sync_api import sync_playwright
 
-    rows = {}
+    rows: dict[tuple[str, str], list[float]] = {}
     with sync_playwright() as p:
-        for _ in range(args.repeats):          # interleaved, so a burst of load elsewhere hits every page alike
-            for title in args.pages:
-                rows.setdefault(title, []).append(first_paint(p, title, public=args.public))
-    print("| page | click -> first control, median (s) | min | max | fresh servers |")
-    print("|---|---|---|---|---|")
-    for title, times in rows.items():
-        print(f"| {title} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | {len(times)} |")
+        for _ in range(args.repeats):          # interleaved, so a burst of load elsewhere hits every case alike
+            for root in args.roots:
+                app_bench.ROOT = Path(root).resolve()   # Server() starts `streamlit run app.py` in ROOT
+                for title in args.pages:
+                    rows.setdefault((root, title), []).append(first_paint(p, title, public=args.public))
+    print("| app | page | click -> first control, median (s) | min | max | fresh servers |")
+    print("|---|---|---|---|---|---|")
+    for (root, title), times in rows.items():
+        print(f"| {root} | {title} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | "
+              f"{len(times)} |")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def note(topic: str) -> None:
     """State one group of public limits ('upload', 'run', 'server', 'hub') as a caption; nothing in private mode."""
     lim = limits()
     if lim is not None:
-        st.caption(f"🌐 Public server. {describe(lim)[topic]}")
+        st.caption(f"Public server. {describe(lim)[topic]}")
 
 
 def upload_error(files: list) -> str | None:

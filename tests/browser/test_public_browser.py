@@ -50,9 +50,8 @@ def test_public_train_journey(public_server, browser):  # noqa: F811
         go_to(page, "Train")
         page.get_by_text("Start training").first.wait_for()
         page.get_by_text("Public server. Each run: up to 64 px", exact=False).first.wait_for()
-        page.locator('[data-testid="stSelectbox"]', has_text="Training images").locator("div[role=combobox], "
-                                                                                        "input").first.click()
-        options = page.locator('li[role="option"]')
+        page.get_by_role("combobox", name="Training images").click()
+        options = page.get_by_role("option")
         options.first.wait_for()
         labels = options.all_inner_texts()
         assert any("Upload a .zip" in o for o in labels) and not any("folder" in o.lower() for o in labels)
