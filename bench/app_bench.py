@@ -60,8 +60,8 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, **THREADS, **(extra_env or {}), "DCGAN_STUDIO_HOME": self.home}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            cwd=ROOT, env={**os.environ, **THREADS, **(extra_env or {}), "DCGAN_STUDIO_HOME": self.home},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_healthy(self, timeout: float = 120) -> float:
         end = time.monotonic() + timeout

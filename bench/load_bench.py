@@ -1,12 +1,12 @@
 """Load figures (issue 15): one real Streamlit server, one session training, N sessions on Explore changing the
 seed grid, all in real Chromium contexts on loopback. Bounded: `--seconds` of load per N, 90 s per action.
 
-Per N: open N fresh browser contexts on Explore (the default bundled generator), then each session types a new
-16-seed range into "Seeds" every 0.5-1.5 s (a person's pace) and waits until the last new seed's caption is drawn;
-latency = Enter -> that caption. Meanwhile one more session trains the default model (digits, dcgan 28 px,
-widths 32, batch 64) on Train; its images/s during the load comes from the step counter on its page (steps x
-batch / wall time). Errors = actions that time out plus Streamlit exception boxes seen. Server RSS is read from
-/proc after the N sessions have loaded; RSS per session = (RSS - RSS with the trainer alone) / N.
+Per N: open N fresh browser contexts on Explore (default bundled generator; two at a time), then each session
+types a new 16-seed range into "Seeds" every 0.5-1.5 s (a person's pace) and waits until the last new seed's
+caption is drawn; latency = Enter -> that caption. Meanwhile one more session trains the default model (digits,
+dcgan 28 px, widths 32, batch 64) on Train; its images/s during the load comes from the step counter on its
+page (steps x batch / wall time). Errors = actions that time out plus Streamlit exception boxes seen. Server RSS
+is read from /proc after the N sessions have loaded; RSS per session = (RSS - RSS with the trainer alone) / N.
 
     python -m bench.load_bench --n 1 4 8 [16] [--seconds 30] [--threads 2]     # prints a markdown table
 """
@@ -60,7 +60,8 @@ async def start_training(browser, url: str):
 
 
 async def train_step(page) -> int:
-    text = await page.locator('[data-testid="stProgress"]').first.inner_text()
+    # the live panel's progress bar in the main area (the sidebar's has no text)
+    text = await page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first.inner_text()
     m = STEP_RE.search(text)
     return int(m.group(1).replace(",", "")) if m else 0
 
@@ -69,9 +70,10 @@ async def explorer(browser, url: str, index: int, shared: dict, latencies: list[
     """One visitor on Explore: open it, wait for the start signal, change the seed grid until shared['until']."""
     ctx, page = await _new_page(browser)
     try:
-        await page.goto(f"{url}/explore")
-        seeds = page.get_by_label("Seeds (e.g. 0-15 or 3, 7, 42)", exact=True)
-        await seeds.wait_for()
+        async with shared["door"]:   # visitors arrive two at a time, not all in the same instant
+            await page.goto(f"{url}/explore")
+            seeds = page.get_by_label("Seeds (e.g. 0-15 or 3, 7, 42)", exact=True)
+            await seeds.wait_for()
         shared["opened"] += 1
         await shared["go"].wait()
         rng = random.Random(index)
@@ -98,7 +100,7 @@ async def explorer(browser, url: str, index: int, shared: dict, latencies: list[
 
 async def level(browser, url: str, server_pid: int, trainer, n: int, seconds: float, base_rss: float) -> dict:
     """N explorers for `seconds` while the trainer trains; returns one row of the table."""
-    shared = {"opened": 0, "go": asyncio.Event(), "until": float("inf")}
+    shared = {"opened": 0, "go": asyncio.Event(), "until": float("inf"), "door": asyncio.Semaphore(2)}
     latencies: list[float] = []
     errors: list[str] = []
     tasks = [asyncio.create_task(explorer(browser, url, i, shared, latencies, errors)) for i in range(n)]

@@ -15,19 +15,21 @@ import threading
 
 log = logging.getLogger(__name__)
 
-MODULES = (   # roughly in the order a visitor needs them: Train first, then Explore, then Evaluate
-    "torch", "gan_core.training.jobs", "gan_core.training.job_manager", "ui.state", "ui.train.data",
-    "ui.train.controls", "ui.train.live", "gan_core.checkpoints.store", "ui.explore.sources",
-    "ui.explore.sections", "ui.evaluate.run", "ui.evaluate.compare",
-)
+TRAIN_MODULES = ("torch", "gan_core.training.jobs", "gan_core.training.job_manager", "ui.train.data",
+                 "ui.train.controls", "ui.train.live")
+OTHER_MODULES = ("gan_core.checkpoints.store", "ui.explore.sources", "ui.explore.sections", "ui.evaluate.run",
+                 "ui.evaluate.compare")
+
 
 _started = False
 _lock = threading.Lock()
 
 
 def _warm() -> None:
+    """Train's imports and default data first (the page most visitors open first), then Explore's and Evaluate's
+    imports, then the step-time model (a second of real training steps, so it goes last)."""
     try:
-        for name in MODULES:
+        for name in TRAIN_MODULES:
             importlib.import_module(name)
         from gan_core.config import ModelConfig
         from gan_core.training.trainer import resolve_device
@@ -35,6 +37,8 @@ def _warm() -> None:
 
         model = ModelConfig()
         _named("digits", model.image_size, model.channels)   # the Train page's default data, decoded once
+        for name in OTHER_MODULES:
+            importlib.import_module(name)
         step_time_model(resolve_device("auto").type)         # the device the default settings train on
     except Exception:  # warming is an optimisation: the pages do the same work themselves if it failed
         log.exception("background warm-up failed")
