@@ -35,3 +35,12 @@ def test_warm_up_starts_once_and_fills_the_default_data_cache(monkeypatch):
     data._named.clear()
     warmup._warm()
     assert timed and data._named("digits", 28, 1).images.shape[1:] == (1, 28, 28)
+
+
+def test_serve_py_is_an_asgi_app_streamlit_run_finds():
+    """`streamlit run serve.py` must take the st.App path (its lifespan starts the warm-up at server start)."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(REPO_ROOT / "serve.py")
+    assert found.is_asgi_app and found.import_string.endswith(":app")
+    assert not discover_asgi_app(REPO_ROOT / "app.py").is_asgi_app     # app.py stays a plain script
