@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.browser.test_browser import (CHROMIUM_ARGS, ROOT, UI_TIMEOUT_MS, browser, free_port, go_to,  # noqa: F401
+from tests.browser.test_browser import (ROOT, UI_TIMEOUT_MS, browser, free_port, go_to,  # noqa: F401 (fixture)
                                         open_page, screenshot, start_short_run, wait_for_live_run, wait_healthy)
 
 pytestmark = pytest.mark.browser
