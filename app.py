@@ -12,8 +12,10 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
+from ui import warmup  # noqa: E402
 from ui.boot import navigation_ready  # noqa: E402
 
+warmup.start()   # torch, the engine and the Train page's first data load in the background (once per process)
 navigation_ready()
 page.run()
 

@@ -51,17 +51,17 @@ THREADS: dict[str, str] = {}  # extra environment for every subprocess (OMP_NUM_
 class Server:
     """`streamlit run app.py` on a free loopback port with its own data dir."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, script: str = "app.py") -> None:
         self.port = _port()
         self.home = tempfile.mkdtemp(prefix="app_bench_")
         self.url = f"http://127.0.0.1:{self.port}"
         self.t_spawn = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, **THREADS, "DCGAN_STUDIO_HOME": self.home}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            cwd=ROOT, env={**os.environ, **THREADS, **(extra_env or {}), "DCGAN_STUDIO_HOME": self.home},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_healthy(self, timeout: float = 120) -> float:
         end = time.monotonic() + timeout

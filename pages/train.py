@@ -11,14 +11,12 @@ through_app()
 
 from ui import state
 from ui.train import settings as widgets
-from ui.train.controls import controls, save_and_downloads
-from ui.train.data import estimate, load, preview
-from ui.train.handover import handover_ui
-from ui.train.live import empty_panel, live_panel
 
 st.title("Train a GAN")
 widgets.defaults()
-job = state.current_job()
+# The settings widgets need no torch: they are drawn first; the engine (torch) loads below, where data and the
+# run need it. A session with a run (or ?job= in the URL) looks it up first, to fold the settings away.
+job = state.current_job() if state.has_job_id() else None
 
 with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
     st.subheader("1 · Data")
@@ -30,6 +28,11 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
     if config_error:
         st.error(f"Settings not valid: {config_error}")
 
+    from ui.train.controls import controls, save_and_downloads  # noqa: E402  (torch)
+    from ui.train.data import estimate, load, preview  # noqa: E402
+    from ui.train.handover import handover_ui  # noqa: E402
+    from ui.train.live import empty_panel, live_panel  # noqa: E402
+
     ready = None
     with data_box:
         images, dataset = load(kind, detail, model) if model else (None, None)
@@ -38,12 +41,14 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
     if images is not None and train is not None:
         train = widgets.with_dataset(train, dataset)
         ready = (model, train, images)
-        st.markdown(estimate(model, train, len(images.images)))
+    estimate_box = st.empty()
 
 handover_ui(model, train, kind=kind, detail=detail)
 
 st.subheader("3 · Run")
 job = controls(job, ready)
+if ready is not None:   # after the controls: the estimate times real steps once per process (about a second)
+    estimate_box.markdown(estimate(model, train, len(images.images)))
 if job is None:
     empty_panel()
 else:

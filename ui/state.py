@@ -6,20 +6,43 @@ the URL (`?job=`), so a reload reattaches. The JobManager is one per process (`s
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import TrainingJob
+from gan_core.limits import PublicLimits, public_limits
+
+if TYPE_CHECKING:   # the engine imports torch: loaded on first use, so pages can draw their widgets first
+    from gan_core.training.job_manager import JobManager
+    from gan_core.training.jobs import TrainingJob
 
 OWNER = "owner_id"
 JOB = "job_id"
 EXPLORE_SOURCE = "explore_source"   # what Explore should open: a bundled name, folder, repo id, or "job:<id>"
 
 
-@st.cache_resource
 def job_manager() -> JobManager:
-    return JobManager()
+    from gan_core.data.datasets import data_home
+
+    return _job_manager(public_limits(), str(data_home()))
+
+
+@st.cache_resource
+def _job_manager(limits: PublicLimits | None, home: str) -> JobManager:
+    """Private mode: no limits. Public mode: runs autosave under data_home()/runs, and one storage quota covers
+    run folders, checkpoints saved by name and Explore's uploads/snapshots; a janitor reaps abandoned runs.
+    (Keyed by the mode and data dir, so tests switching DCGAN_STUDIO_PUBLIC get the matching manager.)"""
+    from gan_core.training.job_manager import JobManager
+
+    if limits is None:
+        return JobManager()
+    home = Path(home)
+    manager = JobManager(limits=limits, runs_dir=home / "runs",
+                         quota_roots=(home / "runs", home / "checkpoints", home / "explore" / "uploads",
+                                      home / "explore" / "imports", home / "explore" / "runs"))
+    manager.start_janitor()
+    return manager
 
 
 def owner_id() -> str:
@@ -32,6 +55,12 @@ def owner_id() -> str:
             st.session_state[OWNER] = job.owner
             st.session_state[JOB] = job.id
     return st.session_state[OWNER]
+
+
+def has_job_id() -> bool:
+    """Whether this session (or the URL) names a run; torch-free, so a page can decide its layout before the
+    engine is imported."""
+    return JOB in st.session_state or bool(st.query_params.get("job"))
 
 
 def current_job() -> TrainingJob | None:

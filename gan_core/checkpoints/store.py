@@ -24,6 +24,8 @@ from safetensors.torch import load_file, save_file
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.errors import UserError
 from gan_core.checkpoints.hub_checks import is_repo_id
+from gan_core.data.datasets import data_home
+from gan_core.limits import LimitError, is_public, refuse_server_path
 from gan_core.models import Generator, check_size
 from gan_core.checkpoints.modelcard import model_card
 
@@ -68,12 +70,22 @@ def _recover(path: Path) -> Path:
     return path
 
 
+def _refused(source: str) -> str | None:
+    """Public mode: why a path outside the app's own folders is never opened (it can only be a Hub id)."""
+    try:
+        refuse_server_path(Path(source).expanduser(), allowed=(data_home(), BUNDLED_DIR))
+    except LimitError as exc:
+        return str(exc)
+    return None
+
+
 def _local(source: str) -> Path | None:
     """A local folder, a killed save's leftover, or a bundled name -> its folder; None when it is none of these."""
     local = Path(source).expanduser()
-    if local.is_dir():
+    refused = _refused(source)
+    if refused is None and local.is_dir():
         return local
-    if local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
+    if refused is None and local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
         return _recover(local)
     if source in bundled_checkpoints():
         return BUNDLED_DIR / source
@@ -86,12 +98,17 @@ def _hub_ref(source: str):
 
     looks_like_path = source.startswith((".", "/", "~")) or "\\" in source
     ref = parse_hub_source(source)
-    if ref is None or looks_like_path or Path(source).expanduser().exists() or not is_repo_id(ref.repo_id):
+    if ref is None or looks_like_path or not is_repo_id(ref.repo_id):
+        return None
+    if _refused(source) is None and Path(source).expanduser().exists():
         return None
     return ref
 
 
 def _not_found(source: str) -> CheckpointError:
+    refused = _refused(source)
+    if refused is not None:
+        return CheckpointError(refused)
     file = Path(source).expanduser()
     if file.is_file() and file.suffix in (".pth", ".pt", ".bin"):
         return NoTrainingState(f"{source} is a generator weights file: it has no training state (it samples, and "
@@ -297,7 +314,9 @@ def push_checkpoint(path: str | Path, repo_id: str, *, private: bool = False, to
     read_config(folder)
     if not is_repo_id(repo_id):
         raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use USER/NAME")
-    api = HfApi(token=token or os.environ.get("HF_TOKEN"))
+    if is_public() and not token:   # a shared server never publishes with its own (or a saved) token
+        raise CheckpointError("publishing from this public server needs your own Hugging Face write token")
+    api = HfApi(token=token if is_public() else (token or os.environ.get("HF_TOKEN")))
     try:
         url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         api.upload_folder(repo_id=repo_id, folder_path=str(folder), repo_type="model",

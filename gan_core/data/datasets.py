@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from gan_core.errors import UserError
 from gan_core.data.decoding import ImageLimits, decode_folder, decode_zip
+from gan_core.limits import LimitError, refuse_server_path
 
 DIGITS_HELD_OUT = 1000  # 1,000 built-in digits (100 per class) kept out of GAN training: the evaluator's split
 
@@ -132,6 +133,10 @@ def load_images(source: str, *, image_size: int, channels: int, limits: ImageLim
         raw, labels = _torchvision_set(key)
     else:
         path = Path(source).expanduser()
+        try:   # public mode: only the app's own data dir, never a path someone typed
+            refuse_server_path(path, allowed=(data_home(),))
+        except LimitError as exc:
+            raise DataError(str(exc)) from None
         if path.is_dir():
             raw, skipped = decode_folder(path, image_size=image_size, channels=channels, limits=limits,
                                          progress=progress)

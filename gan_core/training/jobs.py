@@ -70,6 +70,7 @@ class JobSnapshot:
     data: dict[str, Any] = field(default_factory=dict)
     saved_to: str | None = None
     diverged: bool = False           # failed with TrainingDiverged (the last good weights were kept)
+    note: str | None = None   # why a run stopped on its own (a public-mode budget), shown beside its status
 
     @property
     def ended(self) -> bool:
@@ -79,7 +80,8 @@ class JobSnapshot:
 class TrainingJob:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, owner: str = "",
                  images: ImageSet | None = None, resume_from: str | None = None,
-                 autosave_dir: str | Path | None = None, command: str | None = None) -> None:
+                 autosave_dir: str | Path | None = None, command: str | None = None,
+                 budget_steps: int | None = None, budget_s: float | None = None) -> None:
         self.model_cfg, self.train_cfg = model_cfg.validate(), train_cfg.validate()
         self.id = uuid.uuid4().hex
         self.owner = owner
@@ -87,6 +89,9 @@ class TrainingJob:
         self.images, self.resume_from = images, resume_from
         self.autosave_dir = Path(autosave_dir) if autosave_dir else None
         self.command = command
+        # A budget (public mode): the run stops at this many steps or seconds of training, keeping its checkpoint.
+        self.budget_steps, self.budget_s = budget_steps, budget_s
+        self.note: str | None = None
         self.status = QUEUED
         self.error: str | None = None
         self.diverged = False
@@ -164,7 +169,7 @@ class TrainingJob:
                 latest_grid=run.grids[-1].png if run and run.grids else None, error=self.error,
                 images_per_s=self._rate, elapsed_s=self._elapsed, eta_s=eta, queue_position=self.queue_position,
                 device=describe_device(self.device), data=data, saved_to=self.saved_to,
-                diverged=self.diverged)
+                diverged=self.diverged, note=self.note)
 
     def summary(self) -> JobSnapshot:
         """A snapshot without history rows: status, counters, latest grid, error (for a caption or a button)."""
@@ -230,10 +235,13 @@ class TrainingJob:
         try:
             self._build()
             self._set(status=PAUSED if self._pause.is_set() else RUNNING)
-            self._loop()
-            self._set(status=STOPPED if self._stop.is_set() and not self.run.done else FINISHED)
+            budget = self._loop()
+            self._set(status=STOPPED if (self._stop.is_set() or budget) and not self.run.done else FINISHED)
             if self.autosave_dir is not None:
                 self.save(self.autosave_dir)
+            if budget:
+                kept = f"; its checkpoint is kept ({self.saved_to})" if self.saved_to else ""
+                self._set(note=f"Stopped at the public budget of {budget}{kept}.")
         except TrainingDiverged as exc:
             self._set(diverged=True)
             self._fail(str(exc), keep=True)
@@ -265,9 +273,19 @@ class TrainingJob:
             message = f"{message.rstrip('.')}. Saved to {saved}."
         self._set(status=FAILED, error=message, saved_to=saved)
 
-    def _loop(self) -> None:
+    def _over_budget(self) -> str | None:
+        """The budget this run has used up ('3,000 steps', '15 min of training'), or None."""
+        if self.budget_steps is not None and self.run.trainer.step_count >= self.budget_steps:
+            return f"{self.budget_steps:,} steps"
+        if self.budget_s is not None and self._elapsed >= self.budget_s:
+            return f"{self.budget_s / 60:g} min of training"
+        return None
+
+    def _loop(self) -> str | None:
+        """Train until done, stopped, or over budget; returns the budget that ended it, if one did."""
         run = self.run
-        while not run.done and not self._stop.is_set():
+        budget = None
+        while not run.done and not self._stop.is_set() and not (budget := self._over_budget()):
             if self._pause.is_set() and not self._step_once.is_set():
                 self._set(status=PAUSED)
                 self._wake.wait(0.5)
@@ -290,3 +308,4 @@ class TrainingJob:
         if not self._stop.is_set():
             with self._model_lock:
                 run.flush()
+        return budget

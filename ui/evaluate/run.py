@@ -12,6 +12,7 @@ import streamlit as st
 from gan_core.errors import UserError
 from gan_core.evaluation.evaluate import evaluate
 from gan_core.evaluation.inception import inception_available
+from ui import public
 from ui.evaluate import state as evaluate_state
 from ui.evaluate.sources import candidates, label, load_for_eval
 
@@ -53,7 +54,8 @@ def source_picker(prefix: str) -> str | None:
 
 
 def _dataset_picker() -> str | None:
-    kind = st.selectbox("Real images (for FID / KID)", DATASETS + (OTHER,), key="eval_dataset",
+    other = () if public.limits() else (OTHER,)   # public mode: no paths on the server's disk
+    kind = st.selectbox("Real images (for FID / KID)", DATASETS + other, key="eval_dataset",
                         help="FID and KID compare with this many real images of the dataset, at the generator's "
                              "size and channels. The digits score always uses the built-in digits.")
     if kind != OTHER:

@@ -14,7 +14,7 @@ from gan_core.export import gif_scale
 from gan_core.latent import MAX_SEED
 from gan_core.sampling import parse_seeds
 from ui.explore import images as img
-from ui import state
+from ui import public, state
 from ui.explore.sources import card_facts, card_text, source_key
 
 NPY = "application/octet-stream"
@@ -196,6 +196,16 @@ def nudge_ui(loaded: LoadedGenerator, psi: float) -> None:
         _download(b, "z (.npy)", img.npy_file(moved.z), f"seed_{seed}_nudged_z.npy", NPY, "dl_nudge_npy")
 
 
+PUB_TOKEN = "explore_pub_token"
+PUB_TOKEN_ONCE = "explore_pub_token_once"   # public mode: the typed token, for the one script run that uses it
+
+
+def _take_token() -> None:
+    """Publish's on_click in public mode: move the typed token out of the widget (which is emptied, so it is
+    never sent back to the browser) into a slot the publishing run reads once and clears."""
+    state.set_values({PUB_TOKEN_ONCE: state.value(PUB_TOKEN) or "", PUB_TOKEN: ""})
+
+
 @st.fragment
 def publish_ui(loaded: LoadedGenerator) -> None:
     with st.expander("Publish to the Hugging Face Hub"):
@@ -208,16 +218,27 @@ def publish_ui(loaded: LoadedGenerator) -> None:
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         repo = c1.text_input("Repo id", placeholder="your-name/dcgan-digits", key="explore_pub_repo")
         private = c2.toggle("Private", value=True, key="explore_pub_private")
-        token = st.text_input("Token (write access; empty = HF_TOKEN or your saved login)", type="password",
-                              key="explore_pub_token")
-        if st.button("Publish", key="explore_publish", disabled=not repo.strip()):
+        own = public.limits() is not None   # public server: only the visitor's own token, typed here
+        token = st.text_input("Your Hugging Face token (write access)" if own else
+                              "Token (write access; empty = HF_TOKEN or your saved login)", type="password",
+                              key=PUB_TOKEN)
+        if own:
+            public.note("hub")
+        need_token = own and not (token.strip() or state.value(PUB_TOKEN_ONCE))   # (the click empties the box)
+        if need_token:
+            st.caption("Publish is off until you type a write token: this public server has none of its own.")
+        if st.button("Publish", key="explore_publish", disabled=not repo.strip() or need_token,
+                     on_click=_take_token if own else None):
+            if own:
+                token = state.value(PUB_TOKEN_ONCE) or ""
+                state.set_values({PUB_TOKEN_ONCE: None})
             if offline():
                 st.error("Publishing needs the network, and HF_HUB_OFFLINE is set: unset it and try again.")
                 return
             try:
                 with st.spinner(f"Uploading to {repo.strip()}…"):
                     url = push_checkpoint(loaded.path, repo.strip(), private=private, token=token.strip() or None)
-            except CheckpointError as exc:
+            except CheckpointError as exc:   # its messages never include the token
                 st.error(f"Could not publish: {exc}")
             else:
                 st.success(f"Published: {url}")

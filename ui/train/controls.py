@@ -12,18 +12,24 @@ import streamlit as st
 
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.datasets import ImageSet
+from gan_core.limits import LimitError
 from gan_core.training.jobs import ACTIVE, ENDED, PAUSED, QUEUED, TrainingJob
-from ui import state
+from ui import public, state
 from ui.train import files as train_files
 
 SAVE_MSG = "train_save_msg"
 START_REQUESTED = "train_start_requested"
 
 
-def _start(model: ModelConfig, train: TrainConfig, images: ImageSet) -> TrainingJob:
+def _start(model: ModelConfig, train: TrainConfig, images: ImageSet) -> TrainingJob | None:
+    """Submit a run; None (after an st.error naming the limit) when public mode refuses it."""
     job = TrainingJob(model, train, owner=state.owner_id(), images=images,
                       command=f"DCGAN Studio Train page ({model.preset}, {images.name})")
-    state.job_manager().submit(job)
+    try:
+        state.job_manager().submit(job)
+    except LimitError as exc:   # queue full, one run per session, over a size limit: nothing was queued
+        st.error(f"Not started: {exc}.")
+        return None
     state.set_current_job(job)
     state.set_values({SAVE_MSG: None, "ckpt_name": ""})
     return job
@@ -63,12 +69,15 @@ def controls(job: TrainingJob | None, ready: tuple[ModelConfig, TrainConfig, Ima
     Returns the session's job, which is new when Start training was just pressed (no extra rerun needed)."""
     status = job.summary().status if job else None
     if control_group(status) == "start" and state.value(START_REQUESTED) and ready is not None:
-        job = _start(*ready)
-        status = _first_rows(job)
+        started = _start(*ready)
+        if started is not None:
+            job = started
+            status = _first_rows(job)
     state.set_values({START_REQUESTED: False})
     cols = st.columns([2, 1, 1, 1, 3])
     group = control_group(status)
     if group == "start":
+        public.note("server")
         cols[0].button("Start training", type="primary", key="start", disabled=ready is None,
                        on_click=_request_start, width="stretch",
                        help=None if ready else "Choose data and valid settings first.")

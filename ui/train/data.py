@@ -19,7 +19,7 @@ from gan_core.data.datasets import DataError, ImageSet, load_images
 from gan_core.export import grid_png
 from gan_core.errors import UserError
 from gan_core.data.decoding import ImageLimits, decode_image, decode_zip
-from ui import state
+from ui import public, state
 
 
 
@@ -34,9 +34,9 @@ def _folder(path: str, mtime: float, image_size: int, channels: int) -> ImageSet
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _uploads(file_ids: tuple[str, ...], image_size: int, channels: int, _files: list) -> ImageSet:
+def _uploads(file_ids: tuple[str, ...], image_size: int, channels: int, public_mode: bool, _files: list) -> ImageSet:
     """Decode uploaded files (bytes in memory): zips member by member, single images directly."""
-    limits = ImageLimits()
+    limits = public.limits().upload_limits() if public_mode else ImageLimits()
     arrays: list[torch.Tensor] = []
     skipped: Counter[str] = Counter()
     for f in _files:
@@ -78,11 +78,17 @@ def load(kind: str, detail: object, model: ModelConfig) -> tuple[ImageSet | None
             if not detail:
                 st.info("Upload a .zip of images or several image files to preview them here.")
                 return None, None
+            refused = public.upload_error(list(detail))
+            if refused:
+                st.error(f"Upload refused: {refused}.")
+                return None, None
             ids = tuple(f.file_id for f in detail)
             with st.spinner(f"Decoding {len(detail)} uploaded file(s)…"):
-                images = _uploads(ids, size, ch, list(detail))
+                images = _uploads(ids, size, ch, public.limits() is not None, list(detail))
             return images, f"upload:{images.name}"
         if kind == "folder":
+            if public.refuse_server_source(kind):   # public mode: even a crafted widget state opens no path
+                return None, None
             if not detail:
                 st.info("Type the path of a folder (searched recursively) or a .zip of images.")
                 return None, None

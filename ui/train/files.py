@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gan_core.data.datasets import data_home
 from gan_core.export import decode_png, gif_bytes
+from gan_core.limits import is_public
 from gan_core.training.jobs import TrainingJob
 from gan_core.training.trainer import METRIC_NAMES
 
@@ -36,8 +37,10 @@ def check_name(name: str) -> str:
 
 
 def save_named(job: TrainingJob, name: str) -> Path:
-    """Save the job's checkpoint (with resume state) to data_home()/checkpoints/<name>, replacing an older one."""
-    return job.save(checkpoints_dir() / check_name(name))
+    """Save the job's checkpoint (with resume state) to data_home()/checkpoints/<name>, replacing an older one.
+    In public mode the folder is `<job id prefix>-<name>`: visitors cannot overwrite or guess each other's."""
+    name = check_name(name)
+    return job.save(checkpoints_dir() / (f"{job.id[:12]}-{name}" if is_public() else name))
 
 
 def default_name(job: TrainingJob) -> str:

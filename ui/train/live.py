@@ -41,6 +41,8 @@ def _status_line(snap: JobSnapshot) -> None:
     elif snap.status == FINISHED:
         st.success(f"Finished: {snap.step:,} steps in {_clock(snap.elapsed_s)}. Save it, download it, or open "
                    "it in Explore below.")
+    elif snap.status == STOPPED and snap.note:   # public mode: the run used up its budget
+        st.warning(f"{snap.note} Save it or download it below.")
     elif snap.status == STOPPED:
         st.info(f"Stopped at step {snap.step:,}. The weights of that step can still be saved below.")
     elif snap.status == FAILED and snap.error and not snap.diverged:   # divergence has its own banner

@@ -15,6 +15,7 @@ import streamlit as st
 from gan_core.config import (IMAGE_SIZES, MODEL_KEYS as MODEL_FIELDS, PRESETS, TRAIN_KEYS as TRAIN_FIELDS, ConfigError,
                               ModelConfig, TrainConfig, preset_defaults)
 from ui import state
+from ui import public
 
 # 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
 LR_CHOICES = tuple(float(f"{m}e{e}") for e in (-5, -4, -3) for m in (1, 1.5, 2, 3, 4, 5, 7)) + (1e-2,)
@@ -78,12 +79,13 @@ def _apply_source() -> None:
 
 def data_source_ui() -> tuple[str, object]:
     """Returns (kind, detail): kind in SOURCES; detail = uploaded files (list) or folder path (str) or None."""
-    kind = st.selectbox("Training images", list(SOURCES), format_func=SOURCES.get, key="data_source",
-                        on_change=_apply_source)
+    kind = st.selectbox("Training images", list(public.train_sources(SOURCES)), format_func=SOURCES.get,
+                        key="data_source", on_change=_apply_source)
     if kind == "upload":
         files = st.file_uploader(
             "A .zip of images, or several image files (PNG, JPEG, …)", accept_multiple_files=True,
             type=["zip", "png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key="data_upload")
+        public.note("upload")
         return kind, files or []
     if kind == "folder":
         path = st.text_input("Folder (or .zip) path on the machine running the app", key="data_folder",
@@ -210,7 +212,14 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
     model = architecture_ui()
     train = {**schedule_ui(), **optimiser_ui()}
     train.update(advanced_ui())
-    return configs(preset, model, train)
+    model_cfg, train_cfg, error = configs(preset, model, train)
+    public.note("run")
+    if model_cfg is not None and train_cfg is not None:   # public mode: sizes past the server's limits
+        too_big = public.run_error(image_size=model_cfg.image_size, g_width=model_cfg.g_width,
+                                   d_width=model_cfg.d_width, batch_size=train_cfg.batch_size)
+        if too_big:
+            return None, None, too_big
+    return model_cfg, train_cfg, error
 
 
 def with_dataset(train: TrainConfig, dataset: str) -> TrainConfig:
