@@ -14,6 +14,8 @@ PRESETS = ("dcgan", "roadsign", "improved", "upsample")
 IMAGE_SIZES = (16, 28, 32, 64, 128)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 BUILTIN_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+LOSSES = ("bce", "hinge", "ls")
+AUGMENT_OPS = ("translation", "cutout", "color")   # DiffAugment's ops; `augment` is off, ada, or a comma list
 
 
 class ConfigError(ValueError):
@@ -94,6 +96,22 @@ class TrainConfig:
     metrics_every: int = 10
     amp: bool = True
     compile: bool = False
+    # The small-data recipe (training/losses.py, training/augment.py; EMA and spectral norm in trainer.py).
+    loss: str = "bce"
+    augment: str = "off"
+    ema_decay: float = 0.0
+    spectral_norm: bool = False
+    ada_target: float = 0.6
+
+    def augment_ops(self) -> tuple[str, ...]:
+        """The augmentation ops to run: () when off; ada adapts p over translation and cutout (+ color on RGB,
+        decided by the trainer, which knows the channels)."""
+        mode = self.augment.strip().lower()
+        if mode in ("off", ""):
+            return ()
+        if mode == "ada":
+            return ("translation", "cutout", "color")
+        return tuple(dict.fromkeys(op.strip() for op in mode.split(",")))
 
     def validate(self) -> "TrainConfig":
         if not isinstance(self.dataset, str) or not self.dataset.strip():
@@ -113,6 +131,17 @@ class TrainConfig:
         _check_range("metrics_every", self.metrics_every, 1, 10_000)
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if not isinstance(self.augment, str) or (self.augment.strip().lower() not in ("off", "ada") and (
+                not self.augment.strip() or any(op.strip() not in AUGMENT_OPS for op in self.augment.split(",")))):
+            raise ConfigError(f"augment must be off, ada, or a comma list of {', '.join(AUGMENT_OPS)} "
+                              f"(e.g. translation,cutout), got {self.augment!r}")
+        try:  # 0 = off; decay d averages the last ~1 / (1 - d) steps (0.999: ~1,000)
+            _check_range("ema_decay", self.ema_decay, 0, 0.9999, kind=float)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (0 = off, e.g. 0.999)") from None
+        _check_range("ada_target", self.ada_target, 0, 1, kind=float, open_lo=True)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 _MODEL_KEYS = ("preset", "image_size", "channels", "z_dim", "g_width", "d_width")
 _TRAIN_KEYS = ("epochs", "max_steps", "batch_size", "lr_g", "lr_d", "beta1", "beta2", "g_steps", "d_steps",
-               "label_smoothing", "seed", "hflip")
+               "label_smoothing", "seed", "hflip", "loss", "augment", "ema_decay", "spectral_norm")
 
 
 def model_card(info: dict[str, Any], *, command: str | None = None, has_samples: bool = True) -> str:
@@ -23,6 +23,9 @@ def model_card(info: dict[str, Any], *, command: str | None = None, has_samples:
     ]
     if info.get("trained_on"):
         lines.append(f"- Trained on: {info['trained_on']}")
+    if info.get("generator_weights") == "ema":
+        lines.append(f"- Weights: the exponential moving average (EMA) of the generator, decay "
+                     f"{info.get('ema_decay')} (the raw generator is in `training/`)")
     lines += ["", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {info[k]} |" for k in _MODEL_KEYS if k in info]
     train = info.get("train") or {}
