@@ -20,7 +20,7 @@ from gan_core.training.jobs import TrainingJob
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HISTORY_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after",
-                   "images_per_s", "diversity")
+                   "aug_p", "images_per_s", "diversity")
 
 
 def checkpoints_dir() -> Path:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from gan_core.config import IMAGE_SIZES, PRESETS, ConfigError, ModelConfig, TrainConfig, preset_defaults
 from ui import state
+from ui.train.recipe import recipe_ui
 
 # 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
 LR_CHOICES = tuple(float(f"{m}e{e}") for e in (-5, -4, -3) for m in (1, 1.5, 2, 3, 4, 5, 7)) + (1e-2,)
@@ -92,7 +93,8 @@ def _lr_select(label: str, key: str, help: str) -> float:
 
 
 def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
-    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error)."""
+    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error), or
+    (ModelConfig, None, None) when a recipe value is invalid (its reason is already shown under its widget)."""
     preset = st.selectbox("Architecture preset", PRESETS, key="preset", on_change=_apply_preset,
                           help="Choosing a preset sets z-dim, widths, learning rates, betas, G:D steps and batch.")
     summary = preset_defaults(preset).summary
@@ -133,6 +135,7 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
                               help="The G:D step ratio; 'improved' uses 2 G steps per D step.")
     smoothing = st.slider("Label smoothing (real target = 1 - s)", 0.0, 0.5, key="label_smoothing", step=0.05,
                           help="One-sided: D is trained towards 1 - s on real images; 0.1 calms a too-strong D.")
+    recipe = recipe_ui()  # None: a value is invalid and its reason is shown under that widget
     with st.expander("Advanced"):
         c1, c2, c3 = st.columns(3)
         max_steps = c1.number_input("Max steps (0 = all epochs)", 0, 100_000_000, key="max_steps", step=10)
@@ -144,10 +147,10 @@ def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
         train = TrainConfig(epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch_size),
                             lr_g=float(lr_g), lr_d=float(lr_d), beta1=float(beta1), beta2=float(beta2),
                             g_steps=int(g_steps), d_steps=int(d_steps), label_smoothing=float(smoothing),
-                            seed=int(seed), device=device, sample_every=int(sample_every)).validate()
+                            seed=int(seed), device=device, sample_every=int(sample_every), **(recipe or {})).validate()
     except ConfigError as exc:
         return None, None, str(exc)
-    return model, train, None
+    return (model, None, None) if recipe is None else (model, train, None)
 
 
 def with_dataset(train: TrainConfig, dataset: str) -> TrainConfig:
