@@ -211,3 +211,24 @@ def test_cli_flags_exist_for_the_recipe():
     args = build_parser().parse_args(["train", "--loss", "hinge", "--augment", "ada", "--ema-decay", "0.99",
                                       "--spectral-norm"])
     assert (args.loss, args.augment, args.ema_decay, args.spectral_norm) == ("hinge", "ada", 0.99, True)
+
+
+def test_recipe_under_bf16_autocast_keeps_float32_losses_and_buffers(tiny_images):
+    """The CUDA path runs under bf16 autocast; CPU autocast exercises the same dtype rules here: G's images and
+    D's logits arrive in bf16, the losses and spectral norm's u, v stay float32, gradients reach G."""
+    from gan_core.config import ModelConfig
+    from gan_core.models import Discriminator, Generator
+    from gan_core.training.trainer import apply_spectral_norm
+
+    cfg = ModelConfig(image_size=16, channels=3, z_dim=8, g_width=4, d_width=4)
+    g, d = Generator(cfg), Discriminator(cfg)
+    apply_spectral_norm(d)
+    aug = augment.Augmenter(("translation", "cutout", "color"), adaptive=True)
+    aug.p.fill_(1.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = d(aug(g(torch.randn(4, 8))))
+        loss = losses.g_loss("hinge", logits)
+    assert logits.dtype == torch.bfloat16 and loss.dtype == torch.float32
+    loss.backward()
+    assert all(v.dtype == torch.float32 for k, v in d.state_dict().items() if k.endswith(("_u", "_v")))
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
