@@ -10,7 +10,14 @@ from typing import Sequence
 import plotly.graph_objects as go
 
 MAX_POINTS = 1500
-COLOURS = {"real": "#1f77b4", "before": "#d62728", "after": "#ff7f0e", "loss_d": "#1f77b4", "loss_g": "#2ca02c"}
+COLOURS = {"real": "#1f77b4", "before": "#d62728", "after": "#ff7f0e", "loss_d": "#1f77b4", "loss_g": "#2ca02c",
+           "aug_p": "#7f7f7f"}
+# The loss curves' legend per TrainConfig.loss (gan_core/training/losses.py has the formulas).
+LOSS_NAMES = {
+    "bce": {"loss_d": "loss_D = BCE(D(x), 1) + BCE(D(G(z)), 0)", "loss_g": "loss_G = BCE(D(G(z)), 1)"},
+    "hinge": {"loss_d": "loss_D = relu(1 - D(x)) + relu(1 + D(G(z)))", "loss_g": "loss_G = -D(G(z))"},
+    "ls": {"loss_d": "loss_D = ½(D(x) - 1)² + ½D(G(z))²", "loss_g": "loss_G = ½(D(G(z)) - 1)²"},
+}
 
 
 def thin(rows: Sequence, max_points: int = MAX_POINTS) -> list:
@@ -49,11 +56,14 @@ def _line(x: list, y: list, name: str, colour: str, *, width: float = 2, dash: s
                 line=dict(color=colour, width=width, dash=dash))
 
 
-def probability_figure(rows: Sequence[dict], *, height: int = 360) -> go.Figure:
-    """D(x) and D(G(z)) (before and after the D update) with the 0.5 equilibrium band.
+def probability_figure(rows: Sequence[dict], *, height: int = 360, aug_p: bool = False,
+                       loss: str = "bce") -> go.Figure:
+    """D(x) and D(G(z)) (before and after the D update) with the 0.5 equilibrium band; with `aug_p`, the adaptive
+    augmentation probability p (ADA) on the same 0-1 axis.
 
     D(x) = mean sigmoid(D(real)); D(G(z)) before = on the fakes D was trained on in this step; after = on the
-    same fakes scored by the updated D during the G step (the tutorial's D_G_z1 and D_G_z2).
+    same fakes scored by the updated D during the G step (the tutorial's D_G_z1 and D_G_z2). Under the hinge and
+    ls losses D's logit is a score, not a log-odds: the curves are then sigmoid(score), and the title says so.
     """
     rows = thin(rows)
     steps = [r["step"] for r in rows]
@@ -68,8 +78,13 @@ def probability_figure(rows: Sequence[dict], *, height: int = 360) -> go.Figure:
         _line(steps, [r["d_fake_after"] for r in rows], "D(G(z)) after D update", COLOURS["after"], width=1.5,
               dash="dot"),
     ]
-    fig = _figure(traces, band + _epoch_marks(rows), title="Discriminator: probability that an image is real",
-                  y_title="mean probability", height=height,
+    if aug_p:
+        traces.append(_line(steps, [r.get("aug_p", 0.0) for r in rows], "augmentation p (ADA)", COLOURS["aug_p"],
+                            width=1.5, dash="dash"))
+    title = ("Discriminator: probability that an image is real" if loss == "bce"
+             else f"Discriminator: sigmoid of D's {loss} score (higher = judged real)")
+    fig = _figure(traces, band + _epoch_marks(rows), title=title,
+                  y_title="mean probability" if loss == "bce" else "mean sigmoid(score)", height=height,
                   annotations=[dict(xref="paper", x=1, y=0.6, yanchor="bottom", xanchor="right", showarrow=False,
                                     text="0.5 equilibrium", font=dict(size=11, color="rgba(44,160,44,1)"))])
     fig.update_yaxes(range=[-0.02, 1.02])
@@ -87,11 +102,11 @@ def smooth(values: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def loss_figure(rows: Sequence[dict], *, smoothing: float = 0.6, height: int = 330) -> go.Figure:
+def loss_figure(rows: Sequence[dict], *, smoothing: float = 0.6, height: int = 330, loss: str = "bce") -> go.Figure:
     """loss_D and loss_G per step, smoothed over the full history first, then thinned for drawing."""
     keep = thin(range(len(rows)))  # indices of the rows to draw
     steps = [rows[i]["step"] for i in keep]
-    names = {"loss_d": "loss_D = BCE(D(x), 1) + BCE(D(G(z)), 0)", "loss_g": "loss_G = BCE(D(G(z)), 1)"}
+    names = LOSS_NAMES.get(loss, LOSS_NAMES["bce"])
     traces = []
     for key, name in names.items():
         values = smooth([r[key] for r in rows], smoothing)

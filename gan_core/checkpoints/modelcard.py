@@ -61,6 +61,9 @@ def _body(info: dict[str, Any], *, command: str | None, has_samples: bool) -> li
              "## Training", "", f"- Data: `{info.get('dataset')}`", f"- Steps: {info.get('steps')}"]
     if info.get("trained_on"):
         lines.append(f"- Trained on: {info['trained_on']}")
+    if info.get("generator_weights") == "ema":
+        lines.append(f"- Weights: the exponential moving average (EMA) of the generator, decay "
+                     f"{info.get('ema_decay')} (the raw generator is in `training/`)")
     lines += ["", *_settings_table(info)]
     if command:
         lines += ["", "Made with:", "", "```bash", command, "```"]

@@ -1,7 +1,8 @@
 """Resume state <-> a Run, as safetensors tensors plus JSON (no pickle), and the one place that decides which
 settings a resumed run takes from its checkpoint.
 
-Tensors: discriminator weights `D.*`, optimiser moments `opt_g.<param index>.<name>`, the fixed noise, the data
+Tensors: discriminator weights `D.*`, with EMA on the raw generator `G.*` (model.safetensors holds the EMA copy)
+and the EMA state `ema.*`, the augmentation's RNG and p `aug.*`, optimiser moments `opt_g.<param index>.<name>`, the fixed noise, the data
 order and the RNG states as uint8 tensors. JSON: step, epoch, optimiser param groups, the data position, history,
 configs. `Run.resume()` and `Run.save()` (training/run.py) are the only callers; the CLI and the jobs call those.
 """
@@ -83,6 +84,12 @@ def _match_param_layouts(opt: torch.optim.Optimizer) -> None:
 def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     t = run.trainer
     tensors = {f"D.{k}": v for k, v in t.D.state_dict().items()}
+    if t.ema is not None:      # model.safetensors is the EMA copy: the raw G that trains must travel here
+        tensors.update({f"G.{k}": v for k, v in t.G.state_dict().items()})
+        tensors.update({f"ema.{k}": v for k, v in t.ema.state_dict().items()})
+    aug_tensors, aug_meta = t.augment.state()
+    if t.augment.enabled:
+        tensors.update(aug_tensors)
     og, og_meta = _flatten_optimizer("opt_g", t.opt_g)
     od, od_meta = _flatten_optimizer("opt_d", t.opt_d)
     tensors.update(og)
@@ -95,14 +102,36 @@ def training_state(run: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors["data.order"] = data["order"]                             # this epoch's permutation
     meta = {"step": t.step_count, "epoch": t.epoch, "data": {"pos": data["pos"], "global_batch": data["global_batch"]},
             "opt_g": og_meta, "opt_d": od_meta,
+            "augment": aug_meta,
             "model": t.model_cfg.to_dict(), "train": t.cfg.to_dict(), "history": run.history,
             "grid_steps": [g.step for g in run.grids]}
     return tensors, meta
 
 
+def _restore_generators(t, point: ResumePoint) -> None:
+    """G and its EMA copy. A checkpoint saved with EMA has the raw G in `G.*` and model.safetensors is the EMA;
+    one saved without has G in model.safetensors (an EMA turned on at resume then starts from G)."""
+    from gan_core.checkpoints.store import load_generator_weights
+
+    g_state = {k[2:]: v for k, v in point.tensors.items() if k.startswith("G.")}
+    ema_state = {k[4:]: v for k, v in point.tensors.items() if k.startswith("ema.")}
+    if g_state:
+        t.G.load_state_dict(g_state, strict=True)
+    else:
+        load_generator_weights(t.G, point.path / "model.safetensors")
+    if t.ema is None:
+        return
+    if ema_state:
+        t.ema.load_state_dict(ema_state, strict=True)
+    else:
+        t.ema.module.load_state_dict(t.G.state_dict())
+
+
 def restore_training_state(run: Run, point: ResumePoint) -> None:
-    """Load D, optimisers, RNG, fixed noise, data position and history into a freshly built Run (same model)."""
+    """Load G (and its EMA), D, optimisers, RNG, augmentation state, fixed noise, data position and history into
+    a freshly built Run (same model)."""
     t, tensors, meta = run.trainer, point.tensors, point.meta
+    _restore_generators(t, point)
     d_state = {k[2:]: v for k, v in tensors.items() if k.startswith("D.")}
     t.D.load_state_dict(d_state, strict=True)
     t.opt_g.load_state_dict(_unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
@@ -118,6 +147,7 @@ def restore_training_state(run: Run, point: ResumePoint) -> None:
     if t.device.type == "cpu":
         t.noise_gen.set_state(tensors["rng.noise"])
     t.data_gen.set_state(tensors["rng.data"])
+    t.augment.load_state(tensors, meta.get("augment", {}))
     torch.set_rng_state(tensors["rng.torch"])
     t.step_count, t.epoch = int(meta["step"]), int(meta["epoch"])
     if t.dist is not None:  # rank 0's saved state was just loaded on every rank

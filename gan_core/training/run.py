@@ -71,26 +71,27 @@ class Run:
         self._last_good_step = self.trainer.step_count
 
     def resume(self, source: str | resume_state.ResumePoint) -> None:
-        """Continue from a checkpoint (folder, bundled name, Hub id, or a point already read): G's weights, D,
-        both optimisers, RNG states, data position and history. The trainer must be built with the point's
-        `configs()`."""
-        from gan_core.checkpoints.store import load_generator_weights
-
+        """Continue from a checkpoint (folder, bundled name, Hub id, or a point already read): G and its EMA, D,
+        both optimisers, RNG states, augmentation state, data position and history. The trainer must be built with
+        the point's `configs()`."""
         point = source if isinstance(source, resume_state.ResumePoint) else resume_state.read_resume_point(source)
-        load_generator_weights(self.trainer.G, point.path / "model.safetensors")
         resume_state.restore_training_state(self, point)
 
     def save(self, out: str | Path, *, with_training_state: bool = True) -> Path:
-        """Write the checkpoint folder (atomic): generator, config, model card, latest grid, and the resume state."""
+        """Write the checkpoint folder (atomic): the generator we sample from (the EMA copy when EMA is on; the
+        raw G then goes in the resume state), config, model card, latest grid, and the resume state."""
         from gan_core.checkpoints.store import save_checkpoint
 
         t = self.trainer
+        weights = {"generator_weights": "ema" if t.ema is not None else "raw"}
+        if t.ema is not None:
+            weights["ema_decay"] = t.cfg.ema_decay
         return save_checkpoint(
-            out, generator=t.G, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
+            out, generator=t.sample_generator, model_cfg=t.model_cfg, train_cfg=t.cfg, steps=t.step_count,
             dataset=self.dataset or t.cfg.dataset, samples_png=self.grids[-1].png if self.grids else None,
             command=self.command, training_state=resume_state.training_state(self) if with_training_state else None,
             extra={"trained_on": describe_device(t.device) if t.world_size == 1
-                   else f"{t.world_size} DDP processes, each on {describe_device(t.device)}"})
+                   else f"{t.world_size} DDP processes, each on {describe_device(t.device)}", **weights})
 
     @property
     def done(self) -> bool:
@@ -118,7 +119,7 @@ class Run:
         """Read pending metrics (one host sync), append rows, and run the divergence guard."""
         if not self._pending:
             return []
-        values = torch.stack([m.values for m in self._pending])           # (k, 5) on the device
+        values = torch.stack([m.values for m in self._pending])           # (k, len(METRIC_NAMES)) on the device
         values = distributed.all_mean(values, self.trainer.dist).cpu()   # DDP: means over the ranks; the one sync
         now = time.perf_counter()
         steps = self._pending[-1].step - self._last_flush_step

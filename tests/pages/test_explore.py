@@ -236,7 +236,7 @@ def test_session_run_opens_in_explore_with_the_runs_weights(monkeypatch, tiny_mo
     no_errors(at)
     assert "runs" in at.session_state["explore_source"] and at.radio(key="explore_kind").value == RUNS
     assert {m.label: m.value for m in at.metric}["Steps"] == "4"
-    expected = images_from_seeds(job.run.trainer.G, [5, 6]).numpy()[:, 0]
+    expected = images_from_seeds(job.run.trainer.sample_generator, [5, 6]).numpy()[:, 0]
     with zipfile.ZipFile(io.BytesIO(payload(at, "dl_grid_zip"))) as zf:
         assert np.array_equal(pixels(zf.read("seed_000005.png")), expected[0])
         assert np.array_equal(pixels(zf.read("seed_000006.png")), expected[1])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gan_core.config import TrainConfig
+from gan_core.training.losses import CHART_NOTE
 from gan_core.training.jobs import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, JobSnapshot, TrainingJob
 from ui import state
 from ui.evaluate.figures import compare_collapse_figure
@@ -49,17 +51,24 @@ def _status_line(snap: JobSnapshot) -> None:
         st.error(f"Training failed: {snap.error}")
 
 
-def _charts(rows: list[dict]) -> None:
+def _charts(rows: list[dict], cfg: TrainConfig) -> None:
     # Before the first rows the chart is drawn empty (axes and the 0.5 band): the browser loads Plotly meanwhile.
-    st.plotly_chart(probability_figure(rows), key="chart_prob", config={"displaylogo": False})
+    ada = cfg.augment.strip().lower() == "ada"
+    st.plotly_chart(probability_figure(rows, aug_p=ada, loss=cfg.loss), key="chart_prob",
+                    config={"displaylogo": False})
     if not rows:
         st.caption("The curves appear after the first steps.")
         return
     st.caption("**D(x)**: D's mean probability that real images are real. **D(G(z))**: the same for generated "
                "images, before the D update (solid) and after it (dotted; what G trains against). Near the "
-               "green 0.5 band neither side is winning.")
+               "green 0.5 band neither side is winning." + ("" if cfg.loss == "bce" else f" {CHART_NOTE[cfg.loss]}")
+               + (" **augmentation p**: the share of images D sees augmented; ADA raises it while D is too sure "
+                  "of the real images (overfitting), lowers it otherwise." if ada else "")
+               + (" D sees augmented images, so these are its judgements of augmented x and G(z)."
+                  if cfg.augment_ops() else ""))
     smoothing = st.slider("Loss smoothing", 0.0, 0.99, 0.6, 0.01, key="loss_smoothing")
-    st.plotly_chart(loss_figure(rows, smoothing=smoothing), key="chart_loss", config={"displaylogo": False})
+    st.plotly_chart(loss_figure(rows, smoothing=smoothing, loss=cfg.loss), key="chart_loss",
+                    config={"displaylogo": False})
 
 
 def _grid(job: TrainingJob, snap: JobSnapshot) -> None:
@@ -107,7 +116,7 @@ def _body(job_id: str) -> None:
         (st.error if b.level == "error" else st.warning)(b.text)
     left, right = st.columns([3, 2])
     with left:
-        _charts(rows)
+        _charts(rows, job.train_cfg)
     with right:
         _grid(job, snap)
         _collapse_chart(rows)

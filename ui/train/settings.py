@@ -16,6 +16,7 @@ from gan_core.config import (IMAGE_SIZES, MODEL_KEYS as MODEL_FIELDS, PRESETS, T
                               ModelConfig, TrainConfig, preset_defaults)
 from ui import state
 from ui import public
+from ui.train.recipe import recipe_ui
 
 # 1, 1.5, 2, 3, 4, 5, 7 per decade from 1e-5 to 1e-2: about evenly spaced in log10 (steps of ~0.15)
 LR_CHOICES = tuple(float(f"{m}e{e}") for e in (-5, -4, -3) for m in (1, 1.5, 2, 3, 4, 5, 7)) + (1e-2,)
@@ -190,12 +191,13 @@ def advanced_ui() -> dict:
                 "device": c3.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="device")}
 
 
-FLOAT_FIELDS = ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing")
+FLOAT_FIELDS = ("lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "ema_decay", "ada_target")
 
 
 def _plain(values: dict) -> dict:
     """Widget values as the configs' types (number_input may hand back floats; select boxes give str/int)."""
-    return {k: float(v) if k in FLOAT_FIELDS else v if isinstance(v, str) else int(v) for k, v in values.items()}
+    return {k: float(v) if k in FLOAT_FIELDS else v if isinstance(v, (str, bool)) else int(v)
+            for k, v in values.items()}
 
 
 def configs(preset: str, model: dict, train: dict) -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
@@ -207,12 +209,16 @@ def configs(preset: str, model: dict, train: dict) -> tuple[ModelConfig | None, 
 
 
 def model_ui() -> tuple[ModelConfig | None, TrainConfig | None, str | None]:
-    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error)."""
+    """Preset, architecture and run settings -> (ModelConfig, TrainConfig, None) or (None, None, error), or
+    (ModelConfig, None, None) when a recipe value is invalid (its reason is already shown under its widget)."""
     preset = preset_ui()
     model = architecture_ui()
     train = {**schedule_ui(), **optimiser_ui()}
+    recipe = recipe_ui()   # None: a value is invalid and its reason is shown under that widget
     train.update(advanced_ui())
-    model_cfg, train_cfg, error = configs(preset, model, train)
+    model_cfg, train_cfg, error = configs(preset, model, {**train, **(recipe or {})})
+    if recipe is None and model_cfg is not None:
+        return model_cfg, None, None
     public.note("run")
     if model_cfg is not None and train_cfg is not None:   # public mode: sizes past the server's limits
         too_big = public.run_error(image_size=model_cfg.image_size, g_width=model_cfg.g_width,

@@ -73,10 +73,16 @@ def test_resave_replaces_atomically(tiny_checkpoint, tiny_model):
     assert [p.name for p in tiny_checkpoint.parent.iterdir()] == ["tiny"]
 
 
-def test_resume_continues_exactly(tiny_model, tiny_train, tiny_images, tmp_path):
-    """3 steps + save + resume + 2 steps == 5 uninterrupted steps (CPU, same seed)."""
+@pytest.mark.parametrize("recipe", [
+    {"ema_decay": 0.0},
+    {"ema_decay": 0.9, "augment": "ada", "spectral_norm": True, "loss": "hinge"},
+    {"ema_decay": 0.99, "augment": "translation,cutout,color", "loss": "ls"},
+])
+def test_resume_continues_exactly(tiny_model, tiny_train, tiny_images, tmp_path, recipe):
+    """3 steps + save + resume + 2 steps == 5 uninterrupted steps (CPU, same seed), with the recipe's EMA,
+    augmentation RNG / ada p and spectral norm's u, v in the resume state."""
     from gan_core.config import TrainConfig
-    cfg = TrainConfig(**{**tiny_train.to_dict(), "max_steps": 5})
+    cfg = TrainConfig(**{**tiny_train.to_dict(), "max_steps": 5, **recipe})
     straight = Run(Trainer(tiny_model, cfg, images=tiny_images))
     while not straight.done:
         straight.advance()
@@ -96,3 +102,8 @@ def test_resume_continues_exactly(tiny_model, tiny_train, tiny_images, tmp_path)
     assert b == a                                            # bit-identical continuation
     assert all(torch.equal(x, y) for x, y in zip(straight.trainer.G.state_dict().values(),
                                                  second.trainer.G.state_dict().values()))
+    assert [r["aug_p"] for r in second.history] == [r["aug_p"] for r in straight.history]
+    if cfg.ema_decay:
+        assert all(torch.equal(x, y) for x, y in zip(straight.trainer.ema.state_dict().values(),
+                                                     second.trainer.ema.state_dict().values()))
+        assert straight.grids[-1].png == second.grids[-1].png          # the grid is drawn by the EMA copy
