@@ -124,7 +124,10 @@ def test_two_ranks_with_sync_bn_match_one_process_with_the_global_batch_and_resu
     g, state = load_file(str(out / "model.safetensors")), load_file(str(out / "training" / "state.safetensors"))
     assert not any(k.startswith("module.") for k in [*g, *state])         # ordinary checkpoint keys
     worst = 0.0
-    for name, tensors, prefix, module in (("G", g, "", ref.trainer.G), ("D", state, "D.", ref.trainer.D)):
+    # model.safetensors holds the generator we sample (the EMA copy when EMA is on); the raw G is in training/
+    raw_g = ("G", state, "G.", ref.trainer.G) if any(k.startswith("G.") for k in state) else ("G", g, "", ref.trainer.G)
+    for name, tensors, prefix, module in (raw_g, ("EMA", g, "", ref.trainer.sample_generator),
+                                          ("D", state, "D.", ref.trainer.D)):
         for k, v in module.state_dict().items():
             worst = max(worst, (v.double() - tensors[prefix + k].double()).abs().max().item())
     assert worst <= ATOL, f"largest difference {worst:.3g}"
