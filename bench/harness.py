@@ -76,7 +76,8 @@ def run_gan_core(case: Case) -> dict:
     from gan_core.config import with_preset
     from gan_core.data.datasets import load_images
     from gan_core.training.run import Run
-    from gan_core.training.trainer import Trainer, resolve_device
+    from gan_core.training.trainer import Trainer
+    from gan_core.training.devices import resolve_device
 
     model_cfg, train_cfg = with_preset(
         "dcgan", model=dict(image_size=case.image_size, channels=case.channels, z_dim=case.z_dim,

@@ -9,7 +9,7 @@ from gan_core.checkpoints import store as checkpoint
 @st.cache_resource(show_spinner=False)
 def device_line() -> str:
     """The device training would use ('auto'): CUDA GPU name, Apple MPS, or CPU with its thread count."""
-    from gan_core.training.trainer import describe_device, resolve_device
+    from gan_core.training.devices import describe_device, resolve_device
 
     return describe_device(resolve_device("auto"))
 

@@ -32,7 +32,7 @@ def _warm() -> None:
         for name in TRAIN_MODULES:
             importlib.import_module(name)
         from gan_core.config import ModelConfig
-        from gan_core.training.trainer import resolve_device
+        from gan_core.training.devices import resolve_device
         from ui.train.data import _named, step_time_model
 
         model = ModelConfig()

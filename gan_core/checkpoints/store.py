@@ -11,8 +11,6 @@ import glob
 import json
 import os
 import shutil
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +21,7 @@ from safetensors.torch import load_file, save_file
 
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.errors import UserError
+from gan_core.checkpoints.atomic import fsync_tree, recover, swap_in, temp_dir_for
 from gan_core.checkpoints.hub_checks import is_repo_id
 from gan_core.data.datasets import data_home
 from gan_core.limits import LimitError, is_public, refuse_server_path
@@ -60,16 +59,6 @@ def bundled_checkpoints() -> list[str]:
     return sorted(p.name for p in BUNDLED_DIR.iterdir() if (p / "config.json").is_file())
 
 
-def _recover(path: Path) -> Path:
-    """If a save was killed between its two renames, the previous checkpoint waits as .NAME.old-*."""
-    if path.exists():
-        return path
-    olds = sorted(path.parent.glob(f".{glob.escape(path.name)}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        olds[-1].rename(path)
-    return path
-
-
 def _refused(source: str) -> str | None:
     """Public mode: why a path outside the app's own folders is never opened (it can only be a Hub id)."""
     try:
@@ -86,7 +75,7 @@ def _local(source: str) -> Path | None:
     if refused is None and local.is_dir():
         return local
     if refused is None and local.parent.is_dir() and any(local.parent.glob(f".{glob.escape(local.name)}.old-*")):
-        return _recover(local)
+        return recover(local)
     if source in bundled_checkpoints():
         return BUNDLED_DIR / source
     return None
@@ -221,48 +210,6 @@ def load_generator(source: str | Path, *, device: str | torch.device = "cpu",
     return loaded
 
 
-STALE_S = 600  # a save never takes 10 minutes: older temp folders are leftovers of a killed save
-
-
-def _clean_leftovers(out: Path) -> None:
-    """Remove stale `.NAME.tmp-*` (and `.NAME.old-*` once NAME exists again) left by saves that were killed."""
-    now = time.time()
-    patterns = [f".{glob.escape(out.name)}.tmp-*"] + ([f".{glob.escape(out.name)}.old-*"] if out.is_dir() else [])
-    for pattern in patterns:
-        for p in out.parent.glob(pattern):
-            try:
-                if now - p.stat().st_mtime > STALE_S:
-                    shutil.rmtree(p, ignore_errors=True)
-            except OSError:
-                pass
-
-
-def _atomic_dir(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(out)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    return tmp
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace `out` by `tmp` with two renames; between them the old folder is kept as .NAME.old-*."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync_tree(root: Path) -> None:
-    for p in root.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-
-
 def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelConfig,
                     train_cfg: TrainConfig | None = None, steps: int = 0, dataset: str | None = None,
                     samples_png: bytes | None = None, command: str | None = None,
@@ -270,7 +217,7 @@ def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelCo
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint folder atomically and return its path."""
     out = Path(out).expanduser().resolve()
-    tmp = _atomic_dir(out)
+    tmp = temp_dir_for(out)
     try:
         info = {**model_cfg.to_dict(), "dataset": dataset, "steps": steps,
                 "train": train_cfg.to_dict() if train_cfg else None, "format": "dcgan-studio/1", **(extra or {})}
@@ -286,8 +233,8 @@ def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelCo
             save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
                       str(tmp / "training" / "state.safetensors"))
             (tmp / "training" / "state.json").write_text(json.dumps(meta))
-        _fsync_tree(tmp)
-        _swap_in(tmp, out)
+        fsync_tree(tmp)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -63,7 +63,7 @@ class _Bars:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from gan_core.evaluation.evaluate import evaluate, parse_metrics
-    from gan_core.training.trainer import resolve_device
+    from gan_core.training.devices import resolve_device
 
     chosen = parse_metrics(args.metrics, dataset=args.dataset)
     device = resolve_device(args.device)

@@ -67,7 +67,7 @@ def _given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
 
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
-    from gan_core.training.trainer import device_defaults, resolve_device
+    from gan_core.training.devices import device_defaults, resolve_device
 
     model_kw, train_kw = _given(args, ModelConfig), _given(args, TrainConfig)
     train_kw = {**device_defaults(resolve_device(train_kw.get("device", "auto"))), **train_kw}
@@ -101,7 +101,8 @@ def _open_run(args: argparse.Namespace, command: str):
     from gan_core.checkpoints.store import NoTrainingState, load_generator
     from gan_core.training.resume import read_resume_point
     from gan_core.training.run import Run
-    from gan_core.training.trainer import Trainer, resolve_device
+    from gan_core.training.trainer import Trainer
+    from gan_core.training.devices import resolve_device
 
     point, warm = None, None
     if args.resume:
@@ -141,7 +142,7 @@ def _open_run(args: argparse.Namespace, command: str):
 
 
 def _first_line(run, data) -> str:
-    from gan_core.training.trainer import describe_device
+    from gan_core.training.devices import describe_device
 
     t, m, c = run.trainer, run.trainer.model_cfg, run.trainer.cfg
     skipped = f", skipped {data.skipped_total}" if data.skipped_total else ""

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from gan_core.limits import LimitError, PublicLimits, QueueFull, check_run
 from gan_core.training import storage
-from gan_core.training.jobs import ENDED, QUEUED, TrainingJob
+from gan_core.training.job_status import ENDED, QUEUED
+from gan_core.training.jobs import TrainingJob
 
 log = logging.getLogger(__name__)
 

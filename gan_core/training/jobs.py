@@ -6,7 +6,6 @@ it (one browser session) can see and control the job; the manager never lists ot
 """
 from __future__ import annotations
 
-import enum
 import gc
 import logging
 import sys
@@ -14,7 +13,6 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,57 +22,12 @@ from gan_core.checkpoints.store import CheckpointError
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.datasets import ImageSet, load_images
 from gan_core.errors import UserError
+from gan_core.training.job_status import FAILED, FINISHED, JobSnapshot, LOADING, PAUSED, QUEUED, RUNNING, STOPPED
 from gan_core.training.run import Run
-from gan_core.training.trainer import Trainer, TrainingDiverged, describe_device, resolve_device
+from gan_core.training.trainer import Trainer, TrainingDiverged
+from gan_core.training.devices import describe_device, resolve_device
 
 log = logging.getLogger(__name__)
-
-
-
-class Status(enum.StrEnum):
-    """A job's state. A str (StrEnum), so it compares, formats and serialises as the plain word the UI shows."""
-
-    QUEUED = "queued"
-    LOADING = "loading"
-    RUNNING = "running"
-    PAUSED = "paused"
-    FINISHED = "finished"
-    STOPPED = "stopped"
-    FAILED = "failed"
-
-
-QUEUED, LOADING, RUNNING, PAUSED, FINISHED, STOPPED, FAILED = Status   # the short names the UI imports
-ACTIVE = (LOADING, RUNNING, PAUSED)
-ENDED = (FINISHED, STOPPED, FAILED)
-
-
-@dataclass
-class JobSnapshot:
-    id: str
-    status: Status
-    step: int
-    total_steps: int
-    epoch: int
-    epochs: int
-    steps_per_epoch: int
-    history: list[dict]
-    history_len: int
-    grid_steps: list[int]
-    latest_grid: bytes | None
-    error: str | None
-    images_per_s: float
-    elapsed_s: float
-    eta_s: float | None
-    queue_position: int
-    device: str
-    data: dict[str, Any] = field(default_factory=dict)
-    saved_to: str | None = None
-    diverged: bool = False           # failed with TrainingDiverged (the last good weights were kept)
-    note: str | None = None   # why a run stopped on its own (a public-mode budget), shown beside its status
-
-    @property
-    def ended(self) -> bool:
-        return self.status in ENDED
 
 
 class TrainingJob:

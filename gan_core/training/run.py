@@ -19,8 +19,8 @@ import torch
 from gan_core.export import grid_png
 from gan_core.training import distributed
 from gan_core.training import resume as resume_state
-from gan_core.training.trainer import (METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, describe_device,
-                                       sample_diversity)
+from gan_core.training.trainer import METRIC_NAMES, StepMetrics, Trainer, TrainingDiverged, sample_diversity
+from gan_core.training.devices import describe_device
 
 WARMUP_STEPS = 5  # excluded from the steady-state images/s (allocation, cudnn autotuning, compile)
 MAX_GRIDS = 240   # grids kept for the timeline and GIF; older ones are thinned to every other

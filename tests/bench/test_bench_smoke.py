@@ -56,7 +56,7 @@ def test_g_step_freezes_d_only_for_its_own_backward(tiny_model, tiny_train, tiny
 
 
 def test_device_defaults_only_change_cuda():
-    from gan_core.training.trainer import device_defaults
+    from gan_core.training.devices import device_defaults
 
     assert device_defaults(torch.device("cpu")) == {}
     assert device_defaults(torch.device("cuda"))["batch_size"] > 64

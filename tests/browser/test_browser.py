@@ -7,6 +7,7 @@ REQUIRE_BROWSER=1 (CI), where that is a failure. Helpers are small so other page
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from tests.paths import REPO_ROOT
@@ -54,12 +56,10 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def start_server(tmp_path_factory):
-    """Start the app on a free loopback port; yields its base URL; stops it afterwards."""
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str]) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port with `env`; yields its base URL; stops it afterwards."""
     port = free_port()
-    home = tmp_path_factory.mktemp("browser_home")
-    env = {**os.environ, "DCGAN_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -75,6 +75,14 @@ def start_server(tmp_path_factory):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory):
+    """The app with its own data folder; yields its base URL."""
+    home = tmp_path_factory.mktemp("browser_home")
+    with streamlit_server({**os.environ, "DCGAN_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1"}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,13 @@ Screenshots go to tests/artifacts/hub_browser*.png."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.test_browser import (UI_TIMEOUT_MS, browser, free_port, open_page,  # noqa: F401 (fixture)
-                                        screenshot, wait_healthy, wait_idle)
+from tests.browser.test_browser import (UI_TIMEOUT_MS, browser, open_page,  # noqa: F401 (fixture)
+                                        screenshot, streamlit_server, wait_idle)
 from tests.hub_repos import ExamplesNetG, HugGANGenerator, examples_files, huggan_files, trained_looking
 from tests.hub_server import HubServer
-from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -34,25 +31,11 @@ def hub_app(tmp_path_factory):
         hub.add("huggan/faces-dcgan", {**huggan_files(net), "samples.png": png}, tags=["huggan", "gan"],
                 likes=12, downloads=340, last_modified="2025-06-02T10:00:00.000Z")
         hub.add("someone/mnist-examples", examples_files({3: ExamplesNetG(8, 4, 1)}), tags=["dcgan"], downloads=9)
-        port = free_port()
         env = {**os.environ, "DCGAN_STUDIO_HOME": str(home / "studio"), "HF_HOME": str(home / "hf"),
                "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "PYTHONUNBUFFERED": "1"}
         env.pop("HF_HUB_CACHE", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, proc)
+        with streamlit_server(env) as url:
             yield url, hub
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_search_and_load_a_huggan_repo_in_a_real_browser(hub_app, browser):  # noqa: F811

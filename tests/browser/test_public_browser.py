@@ -7,37 +7,21 @@ trains to the end; the screenshot is tests/artifacts/public_train.png. Skipped w
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.test_browser import (ROOT, UI_TIMEOUT_MS, browser, free_port, go_to,  # noqa: F401 (fixture)
-                                        open_page, screenshot, start_short_run, wait_for_live_run, wait_healthy)
+from tests.browser.test_browser import (UI_TIMEOUT_MS, browser, go_to, open_page,  # noqa: F401 (fixture)
+                                        screenshot, start_short_run, streamlit_server, wait_for_live_run)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def public_server(tmp_path_factory):
-    port = free_port()
     home = tmp_path_factory.mktemp("public_home")
     env = {**os.environ, "DCGAN_STUDIO_HOME": str(home), "PYTHONUNBUFFERED": "1", "DCGAN_STUDIO_PUBLIC": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server(env) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_public_train_journey(public_server, browser):  # noqa: F811

@@ -218,7 +218,8 @@ def test_session_run_opens_in_explore_with_the_runs_weights(monkeypatch, tiny_mo
     """Train's "Open in Explore" hands over job:<id>: the page snapshots the run's G and shows its images."""
     from gan_core.config import TrainConfig
     from gan_core.data.datasets import ImageSet
-    from gan_core.training.jobs import FINISHED, TrainingJob
+    from gan_core.training.job_status import FINISHED
+    from gan_core.training.jobs import TrainingJob
     from gan_core.sampling import images_from_seeds
     from ui import state
 

@@ -13,7 +13,8 @@ import streamlit as st
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.datasets import ImageSet
 from gan_core.limits import LimitError
-from gan_core.training.jobs import ACTIVE, ENDED, PAUSED, QUEUED, TrainingJob
+from gan_core.training.job_status import ACTIVE, ENDED, PAUSED, QUEUED
+from gan_core.training.jobs import TrainingJob
 from ui import public, state
 from ui.train import files as train_files
 

@@ -167,7 +167,8 @@ def step_flops(model: ModelConfig, train: TrainConfig) -> float:
 
 def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
     """Time real training steps on random images: 2 warm-up steps, then 4 timed (host-synced at both ends)."""
-    from gan_core.training.trainer import Trainer, resolve_device
+    from gan_core.training.trainer import Trainer
+    from gan_core.training.devices import resolve_device
 
     fake = torch.randint(0, 256, (train.batch_size, model.channels, model.image_size, model.image_size),
                          dtype=torch.uint8)
@@ -199,7 +200,7 @@ def step_time_model(device: str) -> tuple[float, float]:
 
 def images_per_s(model: ModelConfig, train: TrainConfig) -> float:
     """A simple throughput model: seconds per step = overhead + FLOPs x seconds per FLOP (measured here)."""
-    from gan_core.training.trainer import resolve_device
+    from gan_core.training.devices import resolve_device
 
     overhead, per_flop = step_time_model(resolve_device(train.device).type)
     return train.batch_size / (overhead + per_flop * step_flops(model, train) * train.batch_size)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from gan_core.config import TrainConfig
 from gan_core.training.losses import CHART_NOTE
-from gan_core.training.jobs import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, JobSnapshot, TrainingJob
+from gan_core.training.job_status import ACTIVE, FAILED, FINISHED, LOADING, QUEUED, STOPPED, JobSnapshot
+from gan_core.training.jobs import TrainingJob
 from ui import state
 from ui.evaluate.figures import compare_collapse_figure
 from ui.figures import loss_figure, probability_figure

@@ -11,7 +11,8 @@ import pytest
 from gan_core.config import TrainConfig
 from gan_core.data.datasets import ImageSet
 from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import ACTIVE, QUEUED, RUNNING, STOPPED, TrainingJob
+from gan_core.training.job_status import ACTIVE, QUEUED, RUNNING, STOPPED
+from gan_core.training.jobs import TrainingJob
 from tests.waiting import wait_for
 
 

@@ -25,7 +25,8 @@ from gan_core.cli import main as cli_main
 from gan_core.config import TrainConfig
 from gan_core.data.datasets import ImageSet
 from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import FAILED, FINISHED, PAUSED, TrainingJob
+from gan_core.training.job_status import FAILED, FINISHED, PAUSED
+from gan_core.training.jobs import TrainingJob
 from gan_core.models import Generator
 from gan_core.training.trainer import Trainer
 from tests.paths import REPO_ROOT

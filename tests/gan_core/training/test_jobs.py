@@ -7,7 +7,8 @@ import pytest
 from gan_core.config import TrainConfig
 from gan_core.data.datasets import ImageSet
 from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED, TrainingJob
+from gan_core.training.job_status import FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED
+from gan_core.training.jobs import TrainingJob
 from tests.waiting import wait_for
 
 

@@ -11,7 +11,8 @@ from gan_core.data.datasets import ImageSet
 from gan_core.limits import LimitError, PublicLimits, QueueFull, check_upload, describe, public_limits
 from gan_core.training import storage
 from gan_core.training.job_manager import JobManager
-from gan_core.training.jobs import FINISHED, PAUSED, QUEUED, STOPPED, TrainingJob
+from gan_core.training.job_status import FINISHED, PAUSED, QUEUED, STOPPED
+from gan_core.training.jobs import TrainingJob
 from tests.waiting import wait_for
 
 

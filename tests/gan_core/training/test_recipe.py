@@ -8,7 +8,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from gan_core.config import ConfigError, TrainConfig
 from gan_core.training import augment, losses

@@ -6,7 +6,8 @@ import torch
 
 from gan_core.config import ConfigError, TrainConfig
 from gan_core.training.run import Run
-from gan_core.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged, resolve_device, sample_diversity
+from gan_core.training.trainer import METRIC_NAMES, Trainer, TrainingDiverged, sample_diversity
+from gan_core.training.devices import resolve_device
 
 
 def _run(model, train, images, steps):
