@@ -30,12 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = ["--dataset", "digits", "--epochs", "20"]
 # Recipe name -> flags on top of BASE. "baseline" pins today's (pre-issue-12) defaults explicitly so the row
 # keeps its meaning whatever the defaults become; "chosen" is the new default (no flags).
-OFF = ["--lr-g", "2e-4", "--lr-d", "2e-4", "--loss", "bce", "--augment", "off", "--ema-decay", "0", "--no-spectral-norm"]
+OFF = ["--lr-g", "2e-4", "--lr-d", "2e-4", "--beta1", "0.5", "--beta2", "0.999", "--loss", "bce", "--augment", "off",
+       "--ema-decay", "0", "--no-spectral-norm"]
 RECIPES = {
     "baseline": OFF,
     "ema": OFF + ["--ema-decay", "0.999"],
     "lr": OFF + ["--lr-g", "1e-3", "--lr-d", "1e-3"],
     "lr-aug-tc": OFF + ["--lr-g", "1e-3", "--lr-d", "1e-3", "--ema-decay", "0.999", "--augment", "translation,cutout"],
+    "ema-lr": OFF + ["--lr-g", "1e-3", "--lr-d", "1e-3", "--ema-decay", "0.999"],   # the first session's choice
     "aug-tc": OFF + ["--augment", "translation,cutout"],
     "aug-t": OFF + ["--augment", "translation"],
     "aug-ada": OFF + ["--augment", "ada"],

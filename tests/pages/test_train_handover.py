@@ -2,6 +2,7 @@
 CLI's parser to the page's configs, and the run.json download feeds `train --config`."""
 from __future__ import annotations
 
+import dataclasses
 import shlex
 
 import pytest
@@ -69,3 +70,15 @@ def test_an_empty_output_folder_is_an_error_not_a_command(at):
     assert not at.exception
     assert any("output folder must not be empty" in e.value for e in at.error)
     assert _commands(at) == []
+
+
+def test_the_default_run_is_the_cli_default_digits_run(at):
+    """Issue 12: the page's untouched settings train exactly `python -m gan_core train --dataset digits --epochs 20`
+    (the grid cadence, a display setting that draws no random numbers, is the only field allowed to differ)."""
+    page_model, page_train = _parse(_commands(at)[0])[1]
+    args = build_parser().parse_args(["train", "--dataset", "digits", "--epochs", "20"])
+    args.device = "cpu"
+    cli_model, cli_train = configs_from_args(args)
+    assert page_model == cli_model
+    assert dataclasses.replace(page_train, sample_every=cli_train.sample_every) == cli_train
+    assert (cli_train.lr_g, cli_train.beta1, cli_train.beta2, cli_train.ema_decay) == (1e-3, 0.0, 0.99, 0.999)
