@@ -3,7 +3,8 @@
 For every page and repeat: spawn `streamlit run app.py` (or serve.py; its own data dir, loopback), open Home in
 a fresh browser, wait for Home's title, click the page in the sidebar at once (a visitor who knows where to go),
 and time the click -> the page's first usable control: Train's "Start training" button, Explore's "Generator:"
-line, Evaluate's "Real images" picker. `--settle S`: the first visitor arrives S s after the server answers (a
+line, Evaluate's "Real images" picker. Also reported: the server's start (spawn -> /_stcore/health answering),
+which app.py's start-up hook lengthens by importing the engine before the server answers. `--settle S`: the first visitor arrives S s after the server answers (a
 Space is up long before its visitors; 0 = at once, the worst case). Medians over fresh servers; `--public` runs
 them in public mode; `--roots` compares checkouts of the app (e.g. main and this branch; `DIR:serve.py` starts
 serve.py there), interleaved so a burst of load elsewhere hits all of them alike.
@@ -29,10 +30,11 @@ TARGETS = {   # page title in the sidebar -> what "usable" means there (a Playwr
 }
 
 
-def first_paint(p, title: str, *, public: bool, script: str = "app.py", settle: float = 0.0) -> float:
+def first_paint(p, title: str, *, public: bool, script: str = "app.py", settle: float = 0.0) -> tuple[float, float]:
+    """(click -> first control, spawn -> server answering), both in seconds, on a fresh server."""
     server = Server(extra_env={"DCGAN_STUDIO_PUBLIC": "1"} if public else None, script=script)
     try:
-        server.wait_healthy()
+        started = server.wait_healthy()
         time.sleep(settle)   # the first visitor arrives this long after the server is up
         browser = _browser(p)
         page = _new_page(browser)
@@ -43,7 +45,7 @@ def first_paint(p, title: str, *, public: bool, script: str = "app.py", settle: 
         TARGETS[title](page).wait_for()
         took = time.perf_counter() - t0
         browser.close()
-        return took
+        return took, started
     finally:
         server.stop()
 
@@ -63,19 +65,23 @@ def main(argv: list[str] | None = None) -> None:
     from playwright.sync_api import sync_playwright
 
     rows: dict[tuple[str, str], list[float]] = {}
+    starts: dict[str, list[float]] = {}
     with sync_playwright() as p:
         for _ in range(args.repeats):          # interleaved, so a burst of load elsewhere hits every case alike
             for root in args.roots:
                 folder, _, script = root.partition(":")
                 app_bench.ROOT = Path(folder).resolve()   # Server() starts `streamlit run <script>` in ROOT
                 for title in args.pages:
-                    rows.setdefault((root, title), []).append(
-                        first_paint(p, title, public=args.public, script=script or "app.py", settle=args.settle))
-    print("| app | page | click -> first control, median (s) | min | max | fresh servers |")
-    print("|---|---|---|---|---|---|")
+                    took, started = first_paint(p, title, public=args.public, script=script or "app.py",
+                                                settle=args.settle)
+                    rows.setdefault((root, title), []).append(took)
+                    starts.setdefault(root, []).append(started)
+                    print(f"{root} {title}: {took:.2f} s (server answered {started:.1f} s after spawn)", flush=True)
+    print("| app | page | click -> first control, median (s) | min | max | fresh servers | server start, median (s) |")
+    print("|---|---|---|---|---|---|---|")
     for (root, title), times in rows.items():
         print(f"| {root} | {title} | {statistics.median(times):.2f} | {min(times):.2f} | {max(times):.2f} | "
-              f"{len(times)} |")
+              f"{len(times)} | {statistics.median(starts[root]):.1f} |")
 
 
 if __name__ == "__main__":

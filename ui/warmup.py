@@ -1,11 +1,13 @@
 """Warm the heavy imports and first computations in a background thread, once per server process.
 
 A fresh server imports torch, torchvision, plotly and the engine on the first page that needs them (seconds on
-a small CPU), so the first visitor's click on Train used to wait for all of it. `start()` (called by app.py on
-its first run, i.e. as soon as anyone opens the app) imports them in a daemon thread while that visitor reads
-Home, then decodes the default Train data (digits at 28 px) and times the step-time model the Train page's
-estimate uses: both are `st.cache_resource` values, so the page later finds them ready (or waits on the same
-computation instead of repeating it). Nothing here draws anything; a failure only logs.
+a small CPU), so the first visitor's click on Train used to wait for all of it. `start()` (called by app.py's
+server start-up hook, or on app.py's first page run where that hook did not run) imports them in a daemon
+thread before anyone visits, or while the first visitor reads Home; then it decodes the default Train data
+(digits at 28 px) and times the step-time model the Train page's estimate uses: both are `st.cache_resource`
+values, so the page later finds them ready (or waits on the same computation instead of repeating it).
+`train_ready()` tells the Train page, without waiting, whether it can use the engine at once or should draw its
+Start button first (ui/train/start.py). Nothing here draws anything; a failure only logs.
 """
 from __future__ import annotations
 
@@ -17,28 +19,69 @@ log = logging.getLogger(__name__)
 
 TRAIN_MODULES = ("torch", "gan_core.training.jobs", "gan_core.training.job_manager", "ui.train.data",
                  "ui.train.controls", "ui.train.live")
-OTHER_MODULES = ("gan_core.checkpoints.store", "ui.explore.sources", "ui.explore.sections", "ui.evaluate.run",
-                 "ui.evaluate.compare")
+OTHER_MODULES = ("gan_core.checkpoints.store", "ui.home", "ui.sidebar", "ui.explore.sources", "ui.explore.sections",
+                 "ui.evaluate.run", "ui.evaluate.compare")
 
 
 _started = False
 _lock = threading.Lock()
+_train_ready = threading.Event()   # set once TRAIN_MODULES are imported (fully) in this process
+
+
+def train_ready() -> bool:
+    """Whether torch and the Train page's engine modules are fully imported in this process (never waits; a module
+    being imported by another thread is already in sys.modules, so sys.modules cannot tell)."""
+    return _train_ready.is_set()
+
+
+def import_train() -> None:
+    """Import TRAIN_MODULES (waiting for another thread's import of them in progress), then mark them ready."""
+    for name in TRAIN_MODULES:
+        importlib.import_module(name)
+    _train_ready.set()
+
+
+def import_modules() -> None:
+    """Train's modules first (the page most visitors open first), then Home's, Explore's and Evaluate's."""
+    import_train()
+    for name in OTHER_MODULES:
+        importlib.import_module(name)
+
+
+def default_data() -> None:
+    """Decode the Train page's default data (digits at the default 28 px) into its cache."""
+    from gan_core.config import ModelConfig
+    from ui.train.data import _named
+
+    model = ModelConfig()
+    _named("digits", model.image_size, model.channels)
+
+
+def warm_at_start() -> None:
+    """The server's start-up (app.py's lifespan hook, in a worker thread): import every page's modules and decode
+    the Train page's default data now, before the server answers anyone; time the step-time model in the
+    background after.
+
+    Imported while a visitor's browser is loading a page, torch (a few seconds of mostly GIL-holding work) slowed
+    the server's answers to that browser, its script files included, by seconds (BENCHMARKS.md, "First paint");
+    imported before the server listens, it costs a later start instead, when nobody is waiting on a page."""
+    try:
+        import_modules()
+        default_data()
+    except Exception:  # warming is an optimisation: the pages import what they need themselves if it failed
+        log.exception("start-up warm-up failed")
+    start()
 
 
 def _warm() -> None:
-    """Train's imports and default data first (the page most visitors open first), then Explore's and Evaluate's
-    imports, then the step-time model (a second of real training steps, so it goes last)."""
+    """The modules and the default data (at once if warm_at_start did them), then the step-time model (a second of
+    real training steps, so it goes last)."""
     try:
-        for name in TRAIN_MODULES:
-            importlib.import_module(name)
-        from gan_core.config import ModelConfig
+        import_modules()
+        default_data()
         from gan_core.training.devices import resolve_device
-        from ui.train.data import _named, step_time_model
+        from ui.train.data import step_time_model
 
-        model = ModelConfig()
-        _named("digits", model.image_size, model.channels)   # the Train page's default data, decoded once
-        for name in OTHER_MODULES:
-            importlib.import_module(name)
         step_time_model(resolve_device("auto").type)         # the device the default settings train on
     except Exception:  # warming is an optimisation: the pages do the same work themselves if it failed
         log.exception("background warm-up failed")

@@ -1,5 +1,5 @@
 """AppTest of the Train page's "Run this on more machines": the commands follow the settings, parse back with the
-CLI's parser to the page's configs, and the run.json download feeds `train --config`."""
+CLI's parser to the page's configs, and the run.json download feeds `train --config`; folded, it draws nothing."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,6 +18,7 @@ PAGE = str(REPO_ROOT / "pages" / "train.py")
 @pytest.fixture
 def at() -> AppTest:
     app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["handover_open"] = True    # its content is drawn only while it is open
     app.run()
     assert not app.exception, app.exception
     return app
@@ -82,3 +83,10 @@ def test_the_default_run_is_the_cli_default_digits_run(at):
     assert page_model == cli_model
     assert dataclasses.replace(page_train, sample_every=cli_train.sample_every) == cli_train
     assert (cli_train.lr_g, cli_train.beta1, cli_train.beta2, cli_train.ema_decay) == (1e-3, 0.0, 0.99, 0.999)
+
+
+def test_folded_handover_draws_nothing():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not app.exception, app.exception
+    assert not _commands(app) and "handover_gpus" not in [n.key for n in app.number_input]
+    assert [e.label for e in app.expander if e.label == "Run this on more machines"]

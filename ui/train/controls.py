@@ -17,9 +17,9 @@ from gan_core.training.job_status import ACTIVE, ENDED, PAUSED, QUEUED
 from gan_core.training.jobs import TrainingJob
 from ui import public, state
 from ui.train import files as train_files
+from ui.train.start import START_REQUESTED, request_start
 
 SAVE_MSG = "train_save_msg"
-START_REQUESTED = "train_start_requested"
 
 
 def _start(model: ModelConfig, train: TrainConfig, images: ImageSet) -> TrainingJob | None:
@@ -45,12 +45,6 @@ def _first_rows(job: TrainingJob, *, timeout: float = 1.5) -> str:
         time.sleep(0.02)
         snap = job.summary()
     return snap.status
-
-
-def _request_start() -> None:
-    # The button's callback only records the click: the run starts further down the same script run, with the
-    # settings of *this* run (callback args would hold the previous run's values, e.g. a number just typed).
-    state.set_values({START_REQUESTED: True})
 
 
 def _stop(job: TrainingJob) -> None:
@@ -80,7 +74,7 @@ def controls(job: TrainingJob | None, ready: tuple[ModelConfig, TrainConfig, Ima
     if group == "start":
         public.note("server")
         cols[0].button("Start training", type="primary", key="start", disabled=ready is None,
-                       on_click=_request_start, width="stretch",
+                       on_click=request_start, width="stretch",
                        help=None if ready else "Choose data and valid settings first.")
         return job
     if group == "running":

@@ -26,9 +26,17 @@ def _data_default(kind: str, detail: object) -> str:
     return PLACEHOLDER_DATA if kind in ("upload", "folder") else kind
 
 
+OPEN = "handover_open"   # the expander's open state (session state), tracked so its content is drawn only when open
+
+
 def handover_ui(model: ModelConfig | None, train: TrainConfig | None, *, kind: str, detail: object) -> None:
-    """Draw the hand-over expander for the settings above (nothing to hand over while they are invalid)."""
-    with st.expander("Run this on more machines", icon=":material/lan:"):
+    """Draw the hand-over expander for the settings above (nothing to hand over while they are invalid). Its
+    content runs only while it is open: its three code blocks load the browser's syntax highlighter, seconds of
+    a small CPU that would otherwise sit on every first paint of the page (BENCHMARKS.md, "First paint")."""
+    box = st.expander("Run this on more machines", icon=":material/lan:", key=OPEN, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         if model is None or train is None:
             st.info("Fix the settings above to get the command.")
             return
