@@ -25,5 +25,5 @@ VOLUME /data
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"
-# serve.py = app.py plus a start-up hook that warms torch and the engine before the first visitor
-CMD ["streamlit", "run", "serve.py"]
+# app.py holds the st.App `streamlit run` serves: its start-up hook imports torch and the engine before it answers
+CMD ["streamlit", "run", "app.py"]

@@ -35,11 +35,12 @@ with st.expander("Data and settings", expanded=job is None, icon="⚙️"):
 handover_ui(model, train, kind=kind, detail=detail)
 
 st.subheader("3 · Run")
+wait_box = st.empty()       # a Start pressed before the engine loaded waits here, under a spinner
 controls_box = st.empty()   # the early Start button, then the real controls in its place
 if job is None and not warmup.train_ready() and not start.start_requested():
     start.early_start_button(controls_box, enabled=model is not None and train is not None
                              and start.data_expected(kind, detail))
-start.load_engine(data_box, controls_box)   # torch: at once if loaded, else waits under a spinner
+start.load_engine(data_box, wait_box)   # torch: at once if loaded, else waits under a spinner
 
 from ui.train.controls import controls, save_and_downloads  # noqa: E402  (torch)
 from ui.train.data import estimate, load, preview  # noqa: E402

@@ -52,16 +52,17 @@ def early_start_button(box, *, enabled: bool) -> None:
                        help=None if enabled else "Choose data and valid settings first.")
 
 
-def load_engine(data_box, controls_box) -> None:
+def load_engine(data_box, wait_box) -> None:
     """Import torch and the Train page's engine modules (at once when already imported; else waiting for them,
-    also for the warm-up thread's import in progress) under a spinner: in the controls' place when Start was
-    pressed, else in the data box."""
+    also for the warm-up thread's import in progress) under a spinner: in `wait_box` (an st.empty above the
+    controls) when Start was pressed, else in the data box."""
     if warmup.train_ready():
         return
     if start_requested():
-        with controls_box.container(), st.spinner("Starting: waiting for PyTorch and the training engine to finish "
-                                                  "loading (once per server start)…"):
+        with wait_box.container(), st.spinner("Starting: waiting for PyTorch and the training engine to finish "
+                                              "loading (once per server start)…"):
             warmup.import_train()
+        wait_box.empty()
         return
     with data_box, st.spinner("Loading PyTorch and the training engine (once per server start)…"):
         warmup.import_train()
