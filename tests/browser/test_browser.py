@@ -155,10 +155,13 @@ def screenshot(page, name: str) -> Path:
 
 
 def open_settings(page) -> None:
-    """Unfold Train's "Data and settings" expander if it is folded (it folds once a run exists)."""
-    if not page.get_by_label("G width (ngf)", exact=True).is_visible():
+    """Unfold Train's "Data and settings" expander if it is folded (it folds once a run exists). Decided from the
+    expander's own open state: its widgets can still be invisible for a moment on an open expander while the
+    browser loads their code, and a click then would fold it."""
+    expander = page.locator("details", has_text="Data and settings").first
+    if expander.get_attribute("open") is None:
         page.get_by_text("Data and settings", exact=True).click()
-        page.get_by_label("G width (ngf)", exact=True).wait_for()
+    page.get_by_label("G width (ngf)", exact=True).wait_for()
 
 
 def download(page, label: str, *, with_info: bool = False):
