@@ -1,13 +1,14 @@
-"""Warm the heavy imports and first computations in a background thread, once per server process.
+"""Warm the heavy imports and first computations once per server process: at server start, or in the background.
 
 A fresh server imports torch, torchvision, plotly and the engine on the first page that needs them (seconds on
-a small CPU), so the first visitor's click on Train used to wait for all of it. `start()` (called by app.py's
-server start-up hook, or on app.py's first page run where that hook did not run) imports them in a daemon
-thread before anyone visits, or while the first visitor reads Home; then it decodes the default Train data
-(digits at 28 px) and times the step-time model the Train page's estimate uses: both are `st.cache_resource`
-values, so the page later finds them ready (or waits on the same computation instead of repeating it).
-`train_ready()` tells the Train page, without waiting, whether it can use the engine at once or should draw its
-Start button first (ui/train/start.py). Nothing here draws anything; a failure only logs.
+a small CPU), so the first visitor's click on Train used to wait for all of it. `warm_at_start()` (app.py's
+server start-up hook) does the whole warm-up before the server answers: every page's modules, the Train page's
+default data (digits at 28 px) and the step-time model its estimate uses (both `st.cache_resource` values, so
+the pages find them ready). Where that hook did not run, `start()` (app.py's first page run) does the same in a
+daemon thread while the first visitor reads Home; a page that needs a value meanwhile waits on the same
+computation instead of repeating it. `train_ready()` tells the Train page, without waiting, whether it can use
+the engine at once or should draw its Start button first (ui/train/start.py). Nothing here draws anything; a
+failure only logs.
 """
 from __future__ import annotations
 
@@ -58,24 +59,22 @@ def default_data() -> None:
 
 
 def warm_at_start() -> None:
-    """The server's start-up (app.py's lifespan hook, in a worker thread): import every page's modules and decode
-    the Train page's default data now, before the server answers anyone; time the step-time model in the
-    background after.
+    """The server's start-up (app.py's lifespan hook, in a worker thread): all of `_warm()` now, before the server
+    answers anyone; app.py's later `start()` calls then find it done.
 
-    Imported while a visitor's browser is loading a page, torch (a few seconds of mostly GIL-holding work) slowed
-    the server's answers to that browser, its script files included, by seconds (BENCHMARKS.md, "First paint");
-    imported before the server listens, it costs a later start instead, when nobody is waiting on a page."""
-    try:
-        import_modules()
-        default_data()
-    except Exception:  # warming is an optimisation: the pages import what they need themselves if it failed
-        log.exception("start-up warm-up failed")
-    start()
+    Done while a visitor's browser was loading a page, this work (torch's import holds the GIL most of the time,
+    the step-time model keeps the CPU busy) slowed the server's answers to that browser, its script files included,
+    and, with the browser on the same machine, the browser itself, by seconds (BENCHMARKS.md, "First paint").
+    Done before the server listens, it costs a later start instead, when nobody is waiting on a page."""
+    global _started
+    with _lock:
+        _started = True
+    _warm()
 
 
 def _warm() -> None:
-    """The modules and the default data (at once if warm_at_start did them), then the step-time model (a second of
-    real training steps, so it goes last)."""
+    """The pages' modules, the Train page's default data, then the step-time model (a second of real training
+    steps on a quiet machine, so it goes last)."""
     try:
         import_modules()
         default_data()
@@ -84,7 +83,7 @@ def _warm() -> None:
 
         step_time_model(resolve_device("auto").type)         # the device the default settings train on
     except Exception:  # warming is an optimisation: the pages do the same work themselves if it failed
-        log.exception("background warm-up failed")
+        log.exception("warm-up failed")
 
 
 def start() -> None:

@@ -115,16 +115,18 @@ def test_app_py_is_the_asgi_app_streamlit_run_finds():
 
 
 def test_importing_app_py_builds_the_server_and_draws_nothing():
-    """Imported as a module (what `streamlit run` / uvicorn do), app.py only builds the st.App; its lifespan hook
-    imports the engine before the server answers, then starts the background warm-up."""
-    code = ("import asyncio, sys; import app; import streamlit as st; from ui import warmup; "
-            "assert isinstance(app.app, st.App) and not hasattr(app, 'PAGES') and 'torch' not in sys.modules; "
-            "started = []; warmup.start = lambda: started.append(warmup.train_ready())\n"
+    """Imported as a module (what `streamlit run` / uvicorn do), app.py only builds the st.App, torch-free; its
+    lifespan hook does the whole warm-up before the server answers (the step-time model replaced by a recorder)."""
+    code = ("import asyncio, sys; import app; import streamlit as st\n"
+            "assert isinstance(app.app, st.App) and not hasattr(app, 'PAGES') and 'torch' not in sys.modules\n"
+            "from ui import warmup; import ui.train.data as data\n"
+            "timed = []; data.step_time_model = lambda device: timed.append(device)\n"
             "async def go():\n    async with app._warm_at_start(app.app):\n        pass\n"
-            "asyncio.run(go()); print(started, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+            "asyncio.run(go())\n"
+            "print(warmup.train_ready(), warmup._started, len(timed), len(data._named('digits', 28, 1).images))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == "[True] True"    # engine imported, then the warm-up started
+    assert out.stdout.strip().splitlines()[-1] == "True True 1 4000"
 
 
 def test_empty_chart_waits_one_tick_after_the_first_paint():
