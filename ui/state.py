@@ -98,7 +98,6 @@ SAVED = "train_saved"              # {job id: path of the last checkpoint saved 
 LOADED_SOURCES = "train_loaded"    # data sources a user asked to download/decode (set of keys)
 GRID_PICK = "grid_pick"            # the timeline slider's widget key
 GRID_FOLLOW = "grid_follow"        # the last grid index shown; when the slider is on it, it follows new grids
-EMPTY_CHART = "train_empty_chart"  # "pending" / "armed" / "ready": the empty chart waits one tick after first paint
 
 
 def init_values(values: dict) -> None:
