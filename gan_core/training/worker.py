@@ -2,7 +2,8 @@
 so the server's page reruns never take the GIL (or a core's worth of Python) from the training loop.
 
 `launch(spec)` forks the child from a forkserver that has already imported torch and the engine (`prestart()`
-starts it; the server does that while it warms up), so a run starts in a fraction of a second instead of the
+starts it; the server does that while it warms up; gan_core/training/forkserver_setup.py keeps the children from
+re-running the server's main script), so a run starts in a fraction of a second instead of the
 seconds a fresh interpreter needs to import torch. Never a plain fork of the threaded server. The child
 (`main`) builds the Run (loading the images itself when the job has none; an uploaded ImageSet arrives through
 torch's shared memory), steps it, obeys the parent's control messages between steps, and sends back only what a
@@ -41,22 +42,26 @@ NICE = 5            # added to the child's niceness: page reruns (nice 0) get a 
 SEND_EVERY_S = 0.25  # counters go out at most this often; new rows, grids and status changes at once
 
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload([__name__])   # the forkserver imports torch and the engine once
+# The forkserver imports these once: the first skips re-running the server's main script in each child (see it),
+# this module brings torch and the engine.
+_context.set_forkserver_preload(["gan_core.training.forkserver_setup", __name__])
+_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding gan_core
 
 
-def prestart(also: tuple[str, ...] = ()) -> None:
-    """Start the forkserver now (it imports torch and the engine: seconds), so the first run starts fast. `also`:
-    more modules for it to import once. Each training process re-imports the parent's main script (multiprocessing's
-    rule for spawned and forkserver children); the server passes the modules that script imports, so that costs
-    nothing. Only the first call before the forkserver starts can add modules."""
+def prestart() -> None:
+    """Start the forkserver now (it imports torch and the engine: seconds), so the first run starts fast."""
     from multiprocessing import forkserver
 
-    _context.set_forkserver_preload([__name__, *also])
+    # The forkserver starts as `python -c ...` in our working directory: make sure it can import gan_core.
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if _ROOT not in paths and Path.cwd().resolve() != Path(_ROOT):
+        os.environ["PYTHONPATH"] = os.pathsep.join([_ROOT, *paths])
     forkserver.ensure_running()
 
 
 def launch(spec: dict[str, Any]) -> tuple[multiprocessing.process.BaseProcess, Connection]:
     """Start the training process for `spec` (see TrainingJob._spec); returns it and the parent's end of the pipe."""
+    prestart()
     ours, theirs = _context.Pipe()
     proc = _context.Process(target=main, args=(theirs, spec), name=f"train-{spec['job_id'][:8]}", daemon=True)
     proc.start()
