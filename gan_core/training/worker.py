@@ -38,8 +38,10 @@ from gan_core.training.job_status import FAILED, FINISHED, PAUSED, RUNNING, STOP
 from gan_core.training.run import Grid, Run
 from gan_core.training.trainer import Trainer, TrainingDiverged
 
-NICE = 5            # added to the child's niceness: page reruns (nice 0) get a contested core first
-SEND_EVERY_S = 0.25  # counters go out at most this often; new rows, grids and status changes at once
+# Added to the child's niceness: page reruns (nice 0) get a contested core first. DCGAN_STUDIO_TRAIN_NICE=0 gives
+# training an equal share, e.g. on a machine whose other work should not push the run back.
+NICE = int(os.environ.get("DCGAN_STUDIO_TRAIN_NICE", "5"))
+SEND_EVERY_S = 0.25   # counters go out at most this often; new rows, grids and status changes at once
 
 _context = multiprocessing.get_context("forkserver")
 # The forkserver imports these once: the first skips re-running the server's main script in each child (see it),
@@ -74,7 +76,7 @@ def main(conn: Connection, spec: dict[str, Any]) -> None:
     """The child's entry point: a run from build to its end (or the parent's death)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in the server's terminal: the server stops us
     try:
-        os.nice(spec.get("nice", NICE))
+        os.nice(NICE)
     except OSError:
         pass
     torch.set_num_threads(spec["threads"])          # the server's own count: the child is its training thread
