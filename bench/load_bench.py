@@ -157,9 +157,9 @@ async def run(ns: list[int], seconds: float) -> list[dict]:
             await asyncio.sleep(5)                              # past the first steps' warm-up
             base_rss = rss_mb(server.proc.pid)
             below = descendants_mb(server.proc.pid)
-            print(f"server RSS {base_rss:.0f} MB; processes below it (pid, RSS MB, PSS MB): "
-                  f"{[(p, round(r), round(q)) for p, r, q in below]}; their PSS sum {sum(q for _, _, q in below):.0f} MB",
-                  flush=True)
+            pss = sum(q for _, _, q in below)
+            print(f"server RSS {base_rss:.0f} MB; below it (pid, RSS MB, PSS MB): "
+                  f"{[(pid, round(r), round(q)) for pid, r, q in below]}; their PSS sum {pss:.0f} MB", flush=True)
             s0, t0 = await train_step(trainer), time.perf_counter()
             await asyncio.sleep(seconds / 2)
             alone = (await train_step(trainer) - s0) * BATCH / (time.perf_counter() - t0)

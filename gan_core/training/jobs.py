@@ -7,18 +7,16 @@ counters, status) into this object under its lock, so `snapshot()` stays a cheap
 end, or its death (killed, crashed: the job FAILS with one line, the server goes on). Controls are messages to
 the child; a save is a request the child answers between two steps (after the run has ended, a copy of the final
 checkpoint the child left). A job's id is an unguessable token: whoever holds it (one browser session) can see
-and control the job; the manager never lists other owners' jobs.
+and control the job; the manager never lists other owners' jobs. The supervisor's half is gan_core/training/job_link.py.
 """
 from __future__ import annotations
 
 import logging
 import shutil
-import signal
 import sys
 import threading
 import uuid
 import weakref
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,16 +26,15 @@ from gan_core.checkpoints.atomic import copy_folder
 from gan_core.checkpoints.store import CheckpointError
 from gan_core.config import ModelConfig, TrainConfig
 from gan_core.data.datasets import ImageSet, data_home
-from gan_core.training import worker
+from gan_core.training.job_link import ProcessLink
 from gan_core.training.devices import describe_device, resolve_device
-from gan_core.training.job_status import ENDED, FAILED, JobSnapshot, LOADING, PAUSED, QUEUED, RUNNING, STOPPED
-from gan_core.training.run import keep_grid
+from gan_core.training.job_status import JobSnapshot, LOADING, PAUSED, QUEUED, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
 SAVE_TIMEOUT_S = 120.0   # a save waits for the step in flight, then writes a few MB: minutes means something is wrong
 
 
-class TrainingJob:
+class TrainingJob(ProcessLink):
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, owner: str = "",
                  images: ImageSet | None = None, resume_from: str | None = None,
                  autosave_dir: str | Path | None = None, command: str | None = None,
@@ -229,102 +226,3 @@ class TrainingJob:
                 "resume_from": self.resume_from, "autosave_dir": str(self.autosave_dir) if self.autosave_dir else None,
                 "final_dir": str(self._final_tmp), "budget_steps": self.budget_steps, "budget_s": self.budget_s,
                 "paused": self._paused, "step_once": self._step_once, "child_init": self.child_init}
-
-    def _supervise(self) -> None:
-        outcome = None
-        try:
-            spec = self._spec()
-            if not self._stopped:
-                proc, conn = worker.launch(spec)
-                with self._ctl:   # controls pressed while the process started are passed on now
-                    self._proc, self._conn = proc, conn
-                    if self._stopped:
-                        self._send("stop")
-                    elif (self._paused, self._step_once) != (spec["paused"], spec["step_once"]):
-                        self._send("step" if self._step_once else "pause" if self._paused else "resume")
-                outcome = self._listen(proc, conn)
-        except Exception as exc:  # could not start the process at all
-            log.exception("training job %s could not start its process", self.id)
-            outcome = {"status": FAILED, "error": f"the training process could not start ({type(exc).__name__}: "
-                                                  f"{exc}); details are in the server log"}
-        finally:
-            self._ended(outcome)
-            if self._on_done:
-                self._on_done(self)
-
-    def _listen(self, proc: Any, conn: Any) -> dict[str, Any]:
-        """Mirror the child's messages until it exits; returns its outcome (or a failure naming how it died)."""
-        outcome = None
-        while True:
-            ready = wait([conn, proc.sentinel])
-            try:
-                while conn in ready or conn.poll():
-                    ready = ()
-                    msg = conn.recv()
-                    if msg[0] == "done":
-                        outcome = msg[1]
-                    self._apply(msg)
-            except (EOFError, OSError):
-                break                                 # the child closed its end: it has exited (or died)
-            if proc.sentinel in ready or proc.exitcode is not None:
-                break
-        proc.join(10)
-        if proc.exitcode is None:                     # stuck after its last word: never leave it behind
-            proc.kill()
-            proc.join(10)
-        if outcome is None:
-            code = proc.exitcode
-            how = (f"was killed ({signal.Signals(-code).name})" if code is not None and code < 0
-                   else f"ended unexpectedly (exit code {code})")
-            log.error("training job %s: its process %s", self.id, how)
-            outcome = {"status": FAILED, "error": f"the training process {how}; the server is still running. Start "
-                                                  "the run again, or resume it from a saved checkpoint"}
-        return outcome
-
-    def _apply(self, msg: tuple) -> None:
-        kind, *args = msg
-        if kind == "saved":
-            request_id, path, error = args
-            with self._ctl:
-                request = self._requests.pop(request_id, None)
-            if request is not None:
-                request.update(path=path, error=error)
-                request["event"].set()
-            return
-        with self._lock:
-            if kind == "ready":
-                self._info, self._live = args[0], True
-            elif kind == "status" and self.status not in ENDED:
-                self.status = args[0]
-            elif kind == "progress":
-                counters, start, rows, grids = args
-                self._counters.update(counters)
-                self._history[start:] = rows
-                for g in grids:
-                    self._grids = keep_grid(self._grids, worker.grid_of(g))
-            elif kind == "done":
-                out = args[0]
-                if out.get("traceback"):
-                    log.error("training job %s failed:\n%s", self.id, out["traceback"])
-                self._final = Path(out["final"]) if out.get("final") else None
-
-    def _ended(self, outcome: dict[str, Any] | None) -> None:
-        """The child has exited: publish its outcome, answer pending saves, drop the pipe."""
-        with self._ctl:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
-            pending, self._requests = self._requests, {}
-        for request in pending.values():
-            request["ended"] = True
-            request["event"].set()
-        with self._lock:
-            self._live = False
-            if outcome is None:                       # stopped while queued or before its process started
-                self.status = STOPPED
-                return
-            self.status = outcome["status"]
-            self.error, self.note = outcome.get("error"), outcome.get("note")
-            self.diverged = bool(outcome.get("diverged"))
-            if outcome.get("saved_to"):
-                self.saved_to = outcome["saved_to"]
