@@ -7,6 +7,8 @@ caption is drawn; latency = Enter -> that caption. Meanwhile one more session tr
 dcgan 28 px, widths 32, batch 64) on Train; its images/s during the load comes from the step counter on its
 page (steps x batch / wall time). Errors = actions that time out plus Streamlit exception boxes seen. Server RSS
 is read from /proc after the N sessions have loaded; RSS per session = (RSS - RSS with the trainer alone) / N.
+The run trains in a child process (gan_core/training/worker.py): its memory, and the forkserver's, are printed
+once, before the table (RSS and PSS).
 
     python -m bench.load_bench --n 1 4 8 [16] [--seconds 30] [--threads 2]     # prints a markdown table
 """
@@ -36,6 +38,31 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def descendants_mb(pid: int) -> list[tuple[int, float, float]]:
+    """(pid, RSS MB, PSS MB) of every process below `pid` (the forkserver and the training process it forked);
+    PSS splits the pages they share (torch, copy-on-write from the forkserver) between them."""
+    children: dict[int, list[int]] = {}
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                with open(f"/proc/{stat}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(ppid, []).append(int(stat))
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
+        except (OSError, StopIteration):
+            pss = float("nan")
+        out.append((p, rss_mb(p), pss))
+    return out
+
+
 def p95(xs: list[float]) -> float:
     return statistics.quantiles(xs, n=20)[-1] if len(xs) >= 2 else (xs[0] if xs else float("nan"))
 
@@ -51,7 +78,7 @@ async def start_training(browser, url: str):
     """The trainer session: Train page, long run (200 epochs of digits), Start; returns its page."""
     ctx, page = await _new_page(browser)
     await page.goto(f"{url}/train")
-    epochs = page.get_by_label("Epochs", exact=True)
+    epochs = page.get_by_label("Epochs, exact", exact=True)
     await epochs.fill("200")
     await epochs.press("Enter")
     await page.get_by_role("button", name="Start training").click()
@@ -129,6 +156,10 @@ async def run(ns: list[int], seconds: float) -> list[dict]:
             trainer_ctx, trainer = await start_training(browser, server.url)
             await asyncio.sleep(5)                              # past the first steps' warm-up
             base_rss = rss_mb(server.proc.pid)
+            below = descendants_mb(server.proc.pid)
+            pss = sum(q for _, _, q in below)
+            print(f"server RSS {base_rss:.0f} MB; below it (pid, RSS MB, PSS MB): "
+                  f"{[(pid, round(r), round(q)) for pid, r, q in below]}; their PSS sum {pss:.0f} MB", flush=True)
             s0, t0 = await train_step(trainer), time.perf_counter()
             await asyncio.sleep(seconds / 2)
             alone = (await train_step(trainer) - s0) * BATCH / (time.perf_counter() - t0)

@@ -4,7 +4,8 @@ A fresh server imports torch, torchvision, plotly and the engine on the first pa
 a small CPU), so the first visitor's click on Train used to wait for all of it. `warm_at_start()` (app.py's
 server start-up hook) does the whole warm-up before the server answers: every page's modules, the Train page's
 default data (digits at 28 px) and the step-time model its estimate uses (both `st.cache_resource` values, so
-the pages find them ready). Where that hook did not run, `start()` (app.py's first page run) does the same in a
+the pages find them ready), and it starts the forkserver the training processes come from
+(gan_core/training/worker.py). Where that hook did not run, `start()` (app.py's first page run) does the same in a
 daemon thread while the first visitor reads Home; a page that needs a value meanwhile waits on the same
 computation instead of repeating it. `train_ready()` tells the Train page, without waiting, whether it can use
 the engine at once or should draw its Start button first (ui/train/start.py). Nothing here draws anything; a
@@ -77,6 +78,7 @@ def _warm() -> None:
     steps on a quiet machine, so it goes last)."""
     try:
         import_modules()
+        _start_training_processes()
         default_data()
         from gan_core.training.devices import resolve_device
         from ui.train.data import step_time_model
@@ -84,6 +86,14 @@ def _warm() -> None:
         step_time_model(resolve_device("auto").type)         # the device the default settings train on
     except Exception:  # warming is an optimisation: the pages do the same work themselves if it failed
         log.exception("warm-up failed")
+
+
+def _start_training_processes() -> None:
+    """Start the forkserver that training processes fork from (gan_core/training/worker.py), with torch and the
+    engine imported there once, so pressing Start does not wait for a fresh interpreter to import them."""
+    from gan_core.training import worker
+
+    worker.prestart()
 
 
 def start() -> None:

@@ -63,3 +63,18 @@ def fsync_tree(root: Path) -> None:
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())
+
+
+def copy_folder(src: Path, out: Path, *, skip: tuple[str, ...] = ()) -> Path:
+    """Copy the checkpoint folder `src` to `out` atomically (a temp sibling, flushed, swapped in), leaving out the
+    top-level entries named in `skip` (e.g. "training" for a copy without the resume state)."""
+    out = Path(out).expanduser().resolve()
+    tmp = temp_dir_for(out)
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: skip if Path(d) == Path(src) else ())
+        fsync_tree(tmp)
+        swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

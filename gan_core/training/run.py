@@ -155,12 +155,7 @@ class Run:
         return g
 
     def _publish(self, g: Grid) -> None:
-        if self.grids and self.grids[-1].step == g.step:
-            self.grids[-1] = g
-        else:
-            self.grids.append(g)
-        if len(self.grids) > MAX_GRIDS:  # keep the first and the newest; thin the middle
-            self.grids = self.grids[:1] + self.grids[1:-1:2] + self.grids[-1:]
+        self.grids = keep_grid(self.grids, g)
 
     def steady_images_per_s(self) -> float:
         """Images/s from the end of the warm-up steps to now (after a device sync); NaN if too few steps."""
@@ -175,6 +170,14 @@ class Run:
     def images_per_step(self) -> int:
         """Real images one step trains on over all ranks (the global batch): images/s are global figures."""
         return self.trainer.batch_size * self.trainer.world_size
+
+
+def keep_grid(grids: list[Grid], g: Grid) -> list[Grid]:
+    """`grids` with `g` published: it replaces a grid of the same step, else is appended; past MAX_GRIDS the first
+    and the newest are kept and the middle thinned to every other. (The server's mirror of a run applies the same
+    rule to the grids the training process sends, so both lists stay equal.)"""
+    grids = grids[:-1] + [g] if grids and grids[-1].step == g.step else grids + [g]
+    return grids[:1] + grids[1:-1:2] + grids[-1:] if len(grids) > MAX_GRIDS else grids
 
 
 def _finite(x: float) -> bool:

@@ -1,6 +1,6 @@
 """AppTest of the Train page: renders, applies presets visibly, trains a tiny run live, pauses/steps/stops.
 
-AppTest does not fire `run_every`, so the tests poll by calling `at.run()` again (ARCHITECTURE.md, "Threading"). Runs are tiny:
+AppTest does not fire `run_every`, so the tests poll by calling `at.run()` again (ARCHITECTURE.md, "Threads and processes"). Runs are tiny:
 16 px, widths 4, batch 8, a few steps via the Advanced "Max steps" input.
 """
 from __future__ import annotations

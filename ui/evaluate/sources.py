@@ -43,7 +43,7 @@ def label(key: str) -> str:
 
 def candidates() -> dict[str, str]:
     """key -> label, in order: this session's runs (newest first), bundled checkpoints, typed sources."""
-    out = {f"{JOB}{j.id}": f"this session's {j.label()}" for j in reversed(session_jobs()) if j.run is not None}
+    out = {f"{JOB}{j.id}": f"this session's {j.label()}" for j in reversed(session_jobs()) if j.has_weights}
     out.update({name: f"bundled: {name}" for name in bundled_checkpoints()})
     out.update({s: s for s in evaluate_state.typed_sources() if s not in out})
     return out
@@ -57,7 +57,7 @@ def load_for_eval(key: str) -> LoadedGenerator:
     """A generator for `key` on the CPU (raises CheckpointError with a readable message)."""
     if key.startswith(JOB):
         job = _job(key)
-        if job is None or job.run is None:
+        if job is None or not job.has_weights:
             from gan_core.checkpoints.store import CheckpointError
             raise CheckpointError("that run is gone or has not made its first step yet")
         with tempfile.TemporaryDirectory(prefix="dcgan-eval-") as tmp:

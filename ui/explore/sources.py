@@ -148,7 +148,7 @@ def _pth_hint(data: bytes) -> str:
 
 
 def _runs_ui() -> None:
-    jobs = [j for j in state.session_jobs() if j.run is not None]
+    jobs = [j for j in state.session_jobs() if j.has_weights]
     if not jobs:
         st.info("No runs in this session yet: start one on the Train page.")
         return

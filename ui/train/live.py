@@ -1,6 +1,6 @@
 """The live part of the Train page: progress, banners, D(x)/D(G(z)) and loss charts, the fixed-noise grid.
 
-`live_panel()` is an `st.fragment` that reruns every second while the run is active (ARCHITECTURE.md, "Threading"): it reads the
+`live_panel()` is an `st.fragment` that reruns every second while the run is active (ARCHITECTURE.md, "Threads and processes"): it reads the
 job's snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it
 asks for one full rerun so the controls outside the fragment follow (Pause -> Resume, Stop -> Start training).
 """

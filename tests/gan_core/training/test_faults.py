@@ -1,10 +1,9 @@
 """Training faults: divergence to NaN (job and CLI) stops naming the step and keeps a last good, resumable
-checkpoint; a CUDA out-of-memory error fails only its job, frees its models and hands the device to the next
-queued job; a kill during a checkpoint save (a real SIGKILL to a subprocess) leaves the old or the new checkpoint,
+checkpoint; a CUDA out-of-memory error fails only its job, ends its training process and hands the device to the
+next queued job; a kill during a checkpoint save (a real SIGKILL to a subprocess) leaves the old or the new checkpoint,
 never a mix."""
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
@@ -13,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import weakref
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from gan_core.training.job_status import FAILED, FINISHED, PAUSED
 from gan_core.training.jobs import TrainingJob
 from gan_core.models import Generator
 from gan_core.training.trainer import Trainer
+from tests import child_faults
 from tests.paths import REPO_ROOT
 from tests.waiting import wait_for
 
@@ -47,16 +46,15 @@ def poison(model: torch.nn.Module) -> None:
 
 def test_job_divergence_fails_naming_the_step_and_keeps_a_resumable_checkpoint(tiny_model, tiny_images, tmp_path):
     auto = tmp_path / "auto"
-    job = TrainingJob(tiny_model, train_cfg(1000), images=ImageSet(tiny_images, "digits"), autosave_dir=auto)
+    job = TrainingJob(tiny_model, train_cfg(1000), images=ImageSet(tiny_images, "digits"), autosave_dir=auto,
+                      child_init=child_faults.poison_d_before_step_2)   # in the training process
     job.pause()
     JobManager().submit(job)
-    wait_for(lambda: job.snapshot().status == PAUSED and job.run is not None)
+    wait_for(lambda: job.snapshot().status == PAUSED and job.has_weights)
     job.step_once()
     wait_for(lambda: job.snapshot().step == 1)
-    with job._model_lock:                                   # between steps: the state after step 1 is good
-        good = {k: v.clone() for k, v in job.run.trainer.G.state_dict().items()}
-        poison(job.run.trainer.D)                           # every loss is NaN from step 2 on
-    job.step_once()
+    good = load_generator(job.save(tmp_path / "step1", with_training_state=False)).generator.state_dict()
+    job.step_once()                                         # D turns NaN before step 2: every loss is NaN
     job.join(60)
     s = job.snapshot()
     assert s.status == FAILED and "diverged at step 2" in s.error and "step 1 were kept" in s.error
@@ -106,33 +104,28 @@ OOM_SEED = 13
 def oom_on_second_step(monkeypatch):
     """Trainer.step of a real trainer (seed 13) raises CUDA OOM at its second step; others step normally."""
     real_step = Trainer.step
-    seen: list[weakref.ref] = []
 
     def step(self):
-        if self.cfg.seed == OOM_SEED:
-            if not seen:
-                seen.append(weakref.ref(self))
-            if self.step_count >= 1:
-                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        if self.cfg.seed == OOM_SEED and self.step_count >= 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
         return real_step(self)
 
     monkeypatch.setattr(Trainer, "step", step)
-    return seen
 
 
-def test_cuda_oom_fails_the_job_frees_it_and_releases_the_device(tiny_model, tiny_images, oom_on_second_step):
-    freed_at_release = []
+def test_cuda_oom_fails_the_job_ends_its_process_and_releases_the_device(tiny_model, tiny_images):
+    exited_at_release = []
 
     class Manager(JobManager):
         def _finished(self, job):                           # the moment the device is handed on
             if job.train_cfg.seed == OOM_SEED:
-                gc.collect()
-                freed_at_release.append(oom_on_second_step[0]() is None)
+                exited_at_release.append(job._proc.exitcode)   # models and optimisers went with the process
             super()._finished(job)
 
     mgr = Manager()
     data = ImageSet(tiny_images, "digits")
-    a = TrainingJob(tiny_model, train_cfg(1000, seed=OOM_SEED), owner="a", images=data)
+    a = TrainingJob(tiny_model, train_cfg(1000, seed=OOM_SEED), owner="a", images=data,
+                    child_init=child_faults.oom_on_second_step)
     b = TrainingJob(tiny_model, train_cfg(3), owner="b", images=data)
     mgr.submit(a)
     mgr.submit(b)
@@ -140,8 +133,8 @@ def test_cuda_oom_fails_the_job_frees_it_and_releases_the_device(tiny_model, tin
     a.join(60)
     sa = a.snapshot()
     assert sa.status == FAILED and "ran out of memory" in sa.error and "batch size" in sa.error
-    assert "Traceback" not in sa.error and a.run is None
-    assert freed_at_release == [True]                       # models and optimisers gone before the next job
+    assert "Traceback" not in sa.error and not a.has_weights
+    assert exited_at_release == [0]                         # it reported and exited before the next job began
     wait_for(lambda: b._thread is not None)
     b.join(60)
     assert b.snapshot().status == FINISHED and b.snapshot().step == 3
@@ -156,20 +149,16 @@ def test_cli_oom_is_one_line(monkeypatch, capsys, tmp_path, oom_on_second_step):
     assert code != 0 and "out of memory" in err and "Traceback" not in err and err.count("\n") == 1
 
 
-def test_unexpected_error_is_short_on_the_page_and_detailed_in_the_log(tiny_model, tiny_images, monkeypatch,
-                                                                       caplog):
-    def broken_step(self):
-        raise ZeroDivisionError("float division by zero: diverged")    # the word alone is not a divergence
-
-    monkeypatch.setattr(Trainer, "step", broken_step)
-    job = TrainingJob(tiny_model, train_cfg(3), images=ImageSet(tiny_images, "digits"))
+def test_unexpected_error_is_short_on_the_page_and_detailed_in_the_log(tiny_model, tiny_images, caplog):
+    job = TrainingJob(tiny_model, train_cfg(3), images=ImageSet(tiny_images, "digits"),
+                      child_init=child_faults.broken_step)
     with caplog.at_level("ERROR", logger="gan_core.training.jobs"):
         JobManager().submit(job)
         job.join(60)
     s = job.snapshot()
     assert s.status == FAILED and "Traceback" not in s.error and "\n" not in s.error
     assert "internal error (ZeroDivisionError" in s.error and "server log" in s.error and not s.diverged
-    assert "Traceback" in caplog.text and "broken_step" in caplog.text
+    assert "Traceback" in caplog.text and "broken_step" in caplog.text   # the child's traceback, in our log
 
 
 # ---- kill during save ----

@@ -9,6 +9,7 @@ from gan_core.data.datasets import ImageSet
 from gan_core.training.job_manager import JobManager
 from gan_core.training.job_status import FAILED, FINISHED, PAUSED, QUEUED, RUNNING, STOPPED
 from gan_core.training.jobs import TrainingJob
+from tests import child_faults
 from tests.waiting import wait_for
 
 
@@ -90,21 +91,10 @@ def test_save_while_running(make_job, tmp_path):
     job.join(60)
 
 
-def test_shown_speed_is_images_over_time_when_some_steps_are_slow(make_job, monkeypatch):
+def test_shown_speed_is_images_over_time_when_some_steps_are_slow(make_job):
     """One step in five waits 0.15 s (as when the page's rerun holds a core). The shown images/s must stay near
     images / training time; an average of per-step rates showed several times the real speed."""
-    from gan_core.training.run import Run
-
-    real_advance = Run.advance
-
-    def uneven(self):
-        m = real_advance(self)
-        if m.step % 5 == 0:
-            time.sleep(0.15)
-        return m
-
-    monkeypatch.setattr(Run, "advance", uneven)
-    job = make_job(steps=40)
+    job = make_job(steps=40, child_init=child_faults.every_fifth_step_waits)   # patched in the training process
     JobManager().submit(job)
     job.join(120)
     s = job.snapshot()
