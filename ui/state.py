@@ -5,6 +5,7 @@ the URL (`?job=`), so a reload reattaches. The JobManager is one per process (`s
 """
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,7 +98,9 @@ LAST_STATUS = "train_last_status"  # the job status the last full run of the pag
 SAVED = "train_saved"              # {job id: path of the last checkpoint saved by name}
 LOADED_SOURCES = "train_loaded"    # data sources a user asked to download/decode (set of keys)
 GRID_PICK = "grid_pick"            # the timeline slider's widget key
-GRID_FOLLOW = "grid_follow"        # the last grid index shown; when the slider is on it, it follows new grids
+GRID_FOLLOW = "grid_follow"        # [(grid step, monotonic time)] follow_grid moved the slider to, newest last
+GRID_FOLLOW_LAST = "grid_follow_last"  # the newest grid step follow_grid saw (the slider follows while it is on it)
+GRID_LATE_S = 5.0                  # a value the browser sends back within this long after we set it is not a pick
 
 
 def init_values(values: dict) -> None:
@@ -154,9 +157,18 @@ def mark_source_loaded(key: str) -> None:
 
 
 def follow_grid(steps: list[int]) -> None:
-    """Keep the timeline slider (options: grid steps) on the newest grid unless the user moved it back."""
-    last = steps[-1]
-    shown = st.session_state.get(GRID_PICK)
-    if shown is None or shown == st.session_state.get(GRID_FOLLOW) or shown not in steps:
+    """Keep the timeline slider (options: grid steps) on the newest grid unless the user moved it back.
+
+    "Moved back" means a step other than those this function set in the last few seconds: under load the browser
+    can send the slider's value of a tick or two ago with its next rerun request, and taking that for a user's
+    pick left the slider stuck on an early grid. (So a user who drags to a grid that was the newest in the last
+    few seconds is pulled forward; a few seconds after the last new grid, as when paused or ended, every pick stays.)"""
+    last, now = steps[-1], time.monotonic()
+    shown, previous = st.session_state.get(GRID_PICK), st.session_state.get(GRID_FOLLOW_LAST)
+    followed = [(s, t) for s, t in st.session_state.get(GRID_FOLLOW) or [] if now - t < GRID_LATE_S]
+    if shown is None or shown == previous or shown in {s for s, _ in followed} or shown not in steps:
         st.session_state[GRID_PICK] = last
-    st.session_state[GRID_FOLLOW] = last
+    if previous != last:
+        followed.append((last, now))
+    st.session_state[GRID_FOLLOW] = followed
+    st.session_state[GRID_FOLLOW_LAST] = last
