@@ -101,6 +101,7 @@ GRID_PICK = "grid_pick"            # the timeline slider's widget key
 GRID_FOLLOW = "grid_follow"        # [(grid step, monotonic time)] follow_grid moved the slider to, newest last
 GRID_FOLLOW_LAST = "grid_follow_last"  # the newest grid step follow_grid saw (the slider follows while it is on it)
 GRID_LATE_S = 5.0                  # a value the browser sends back within this long after we set it is not a pick
+EMPTY_CHART = "train_empty_chart"  # "pending" / "armed" / "ready": the empty chart waits one tick after first paint
 
 
 def init_values(values: dict) -> None:

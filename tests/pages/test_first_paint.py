@@ -128,3 +128,19 @@ def test_importing_app_py_builds_the_server_and_draws_nothing():
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "True True 1 4000"
 
+
+def test_empty_chart_waits_one_tick_after_the_first_paint():
+    """The session's first paint of Train has no Plotly chart (its JavaScript would hold the page back); the
+    fragment's first timed rerun (armed) asks for the full rerun that draws it."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import state
+
+    at = AppTest.from_file(str(REPO_ROOT / "pages" / "train.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert not at.get("plotly_chart") and at.session_state[state.EMPTY_CHART] == "armed"
+    assert "D(x) and D(G(z)) will be charted here." in [c.value for c in at.caption]
+    at.session_state[state.EMPTY_CHART] = "ready"          # what the timed rerun leaves before its st.rerun()
+    at.run()
+    assert not at.exception, at.exception
+    assert [c.key for c in at.get("plotly_chart")] == ["chart_prob_empty"]

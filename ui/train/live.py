@@ -131,14 +131,31 @@ def live_panel(job: TrainingJob) -> None:
     st.fragment(_body, run_every="1s" if active else None)(job.id)
 
 
+def _empty_chart_tick() -> None:
+    # Called inline by the page's run ("pending" -> "armed"), then by the fragment's first timed rerun, which the
+    # browser sends only once it is idle again, i.e. after it has drawn the page: "armed" -> "ready", and one full
+    # rerun draws the chart in its place.
+    if state.value(state.EMPTY_CHART) == "armed":
+        state.set_values({state.EMPTY_CHART: "ready"})
+        st.rerun()
+    state.set_values({state.EMPTY_CHART: "armed"})
+    st.caption("D(x) and D(G(z)) will be charted here.")
+
+
 def empty_panel() -> None:
     """Before any run: the empty D(x) / D(G(z)) chart (axes and the 0.5 band) saying what will appear there. It
-    also lets the browser load its charting code before Start training is pressed. (Drawing it one fragment tick
-    after the first paint, to keep Plotly's JavaScript off the first paint, left the timeline slider of the run
-    started next stuck on an early grid in Chromium; it was taken out: BENCHMARKS.md, "First paint".)"""
+    also lets the browser load its charting code before Start training is pressed. On a session's first paint of
+    the page it comes a tick later (a fragment's timed rerun, then one full rerun): Plotly's JavaScript (~3.5 MB)
+    holds the browser for a while as it loads, and sent with the page it held back the whole page, Start button
+    included (BENCHMARKS.md, "First paint")."""
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(probability_figure([], height=260), key="chart_prob_empty", config={"displaylogo": False})
+        if state.value(state.EMPTY_CHART) == "ready":
+            st.plotly_chart(probability_figure([], height=260), key="chart_prob_empty",
+                            config={"displaylogo": False})
+        else:
+            state.set_values({state.EMPTY_CHART: "pending"})
+            st.fragment(_empty_chart_tick, run_every="1s")()
     with right:
         st.caption("Once training starts: D(x) and D(G(z)) on the left, refreshed every second, with the losses "
                    "below; here, the same 64 noise vectors through G as it learns. Pause, step once, resume or "
