@@ -8,7 +8,9 @@ import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 def recover(path: Path) -> Path:
@@ -65,16 +67,24 @@ def fsync_tree(root: Path) -> None:
                 os.fsync(f.fileno())
 
 
-def copy_folder(src: Path, out: Path, *, skip: tuple[str, ...] = ()) -> Path:
-    """Copy the checkpoint folder `src` to `out` atomically (a temp sibling, flushed, swapped in), leaving out the
-    top-level entries named in `skip` (e.g. "training" for a copy without the resume state)."""
-    out = Path(out).expanduser().resolve()
+@contextmanager
+def atomic_folder(out: Path) -> Iterator[Path]:
+    """Write a folder atomically: yields a fresh temp sibling of `out` to fill; on a clean exit it is flushed and
+    swapped in as `out`, on any error it is removed and `out` is left as it was."""
     tmp = temp_dir_for(out)
     try:
-        shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: skip if Path(d) == Path(src) else ())
+        yield tmp
         fsync_tree(tmp)
         swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def copy_folder(src: Path, out: Path, *, skip: tuple[str, ...] = ()) -> Path:
+    """Copy the checkpoint folder `src` to `out` atomically (a temp sibling, flushed, swapped in), leaving out the
+    top-level entries named in `skip` (e.g. "training" for a copy without the resume state)."""
+    out = Path(out).expanduser().resolve()
+    with atomic_folder(out) as tmp:
+        shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: skip if Path(d) == Path(src) else ())
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from gan_core.config import ConfigError, ModelConfig, TrainConfig
 from gan_core.errors import UserError
-from gan_core.checkpoints.atomic import fsync_tree, recover, swap_in, temp_dir_for
+from gan_core.checkpoints.atomic import atomic_folder, recover
 from gan_core.checkpoints.hub_checks import is_repo_id
 from gan_core.data.datasets import data_home
 from gan_core.limits import LimitError, is_public, refuse_server_path
@@ -217,8 +216,7 @@ def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelCo
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint folder atomically and return its path."""
     out = Path(out).expanduser().resolve()
-    tmp = temp_dir_for(out)
-    try:
+    with atomic_folder(out) as tmp:
         info = {**model_cfg.to_dict(), "dataset": dataset, "steps": steps,
                 "train": train_cfg.to_dict() if train_cfg else None, "format": "dcgan-studio/1", **(extra or {})}
         (tmp / "config.json").write_text(json.dumps(info, indent=2, sort_keys=True))
@@ -233,11 +231,6 @@ def save_checkpoint(out: str | Path, *, generator: Generator, model_cfg: ModelCo
             save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
                       str(tmp / "training" / "state.safetensors"))
             (tmp / "training" / "state.json").write_text(json.dumps(meta))
-        fsync_tree(tmp)
-        swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
