@@ -8,7 +8,9 @@ dcgan 28 px, widths 32, batch 64) on Train; its images/s during the load comes f
 page (steps x batch / wall time). Errors = actions that time out plus Streamlit exception boxes seen. Server RSS
 is read from /proc after the N sessions have loaded; RSS per session = (RSS - RSS with the trainer alone) / N.
 The run trains in a child process (gan_core/training/worker.py): its memory, and the forkserver's, are printed
-once, before the table (RSS and PSS).
+once, before the table (RSS and PSS). CPU per N, in cores over the load's wall time: the server process, the
+processes below it (the training process and the forkserver), and the rest of the machine (the Chromium sessions,
+Playwright and this script: the visitors' side, which on a real deployment runs on the visitors' own machines).
 
     python -m bench.load_bench --n 1 4 8 [16] [--seconds 30] [--threads 2]     # prints a markdown table
 """
@@ -61,6 +63,32 @@ def descendants_mb(pid: int) -> list[tuple[int, float, float]]:
             pss = float("nan")
         out.append((p, rss_mb(p), pss))
     return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK          # utime, stime (fields 14, 15 of stat)
+
+
+def busy_s() -> float:
+    """CPU seconds the whole machine spent busy so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
+def cpu_sample(server_pid: int) -> tuple[float, float, float, float]:
+    """(wall time, server CPU s, CPU s of the processes below it, machine busy CPU s)."""
+    below = sum(cpu_s(pid) for pid, _, _ in descendants_mb(server_pid))
+    return time.perf_counter(), cpu_s(server_pid), below, busy_s()
 
 
 def p95(xs: list[float]) -> float:
@@ -135,14 +163,18 @@ async def level(browser, url: str, server_pid: int, trainer, n: int, seconds: fl
         await asyncio.sleep(0.2)
     rss = rss_mb(server_pid)
     s0, t0 = await train_step(trainer), time.perf_counter()
+    c0 = cpu_sample(server_pid)
     shared["until"] = time.monotonic() + seconds
     shared["go"].set()
     await asyncio.gather(*tasks)
+    c1 = cpu_sample(server_pid)
     s1, t1 = await train_step(trainer), time.perf_counter()
+    wall = c1[0] - c0[0]
+    server, below, busy = ((c1[i] - c0[i]) / wall for i in (1, 2, 3))
     return {"n": n, "changes": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors))[:3],
             "median": statistics.median(latencies) if latencies else float("nan"), "p95": p95(latencies),
             "rss": rss, "rss_per": (rss - base_rss) / n, "train_ips": (s1 - s0) * BATCH / (t1 - t0),
-            "training": s1 > s0}
+            "training": s1 > s0, "cores": (server, below, busy - server - below)}
 
 
 async def run(ns: list[int], seconds: float) -> list[dict]:
@@ -161,11 +193,14 @@ async def run(ns: list[int], seconds: float) -> list[dict]:
             print(f"server RSS {base_rss:.0f} MB; below it (pid, RSS MB, PSS MB): "
                   f"{[(pid, round(r), round(q)) for pid, r, q in below]}; their PSS sum {pss:.0f} MB", flush=True)
             s0, t0 = await train_step(trainer), time.perf_counter()
+            c0 = cpu_sample(server.proc.pid)
             await asyncio.sleep(seconds / 2)
+            c1 = cpu_sample(server.proc.pid)
             alone = (await train_step(trainer) - s0) * BATCH / (time.perf_counter() - t0)
+            server_c, below_c, busy_c = ((c1[i] - c0[i]) / (c1[0] - c0[0]) for i in (1, 2, 3))
             rows = [{"n": 0, "changes": 0, "errors": 0, "error_kinds": [], "median": float("nan"),
                      "p95": float("nan"), "rss": base_rss, "rss_per": float("nan"), "train_ips": alone,
-                     "training": True}]
+                     "training": True, "cores": (server_c, below_c, busy_c - server_c - below_c)}]
             for n in ns:
                 rows.append(await level(browser, server.url, server.proc.pid, trainer, n, seconds, base_rss))
             await trainer_ctx.close()
@@ -180,12 +215,12 @@ def table(rows: list[dict], *, seconds: float, threads: int) -> str:
              f"16-seed grid every 0.5-1.5 s, {seconds:.0f} s per N; OMP_NUM_THREADS={threads}; "
              f"1-min load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.", "",
              "| N on Explore | grid changes | median (s) | p95 (s) | errors | server RSS (MB) | RSS per session (MB) "
-             "| training img/s | still training |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| training img/s | still training | CPU cores: server / training / visitors' side |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['n']} | {r['changes']} | {r['median']:.2f} | {r['p95']:.2f} | {r['errors']} | "
                      f"{r['rss']:.0f} | {r['rss_per']:.0f} | {r['train_ips']:.0f} | "
-                     f"{'yes' if r['training'] else 'NO'} |")
+                     f"{'yes' if r['training'] else 'NO'} | {' / '.join(f'{c:.2f}' for c in r['cores'])} |")
     kinds = sorted({k for r in rows for k in r["error_kinds"]})
     if kinds:
         lines.append(f"\nerrors seen (first kinds): {'; '.join(kinds)}")
