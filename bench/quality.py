@@ -47,6 +47,7 @@ RECIPES = {
     "chosen": [],
 }
 CONFIDENT_TARGET = 0.5
+LOWER_BAR = 0.25   # a second bar for time to quality: the issue's 0.5 is out of reach in 20 epochs (BENCHMARKS.md)
 
 
 def _score(generator, *, n: int = 1000, seed: int = 0) -> dict:
@@ -103,11 +104,23 @@ def train_one(name: str, flags: list[str], seed: int, out: Path, probe_every: in
                    "confident": final["digits_confident"], "coverage": final["digits_coverage"]})
     # On a shared machine wall time measures the neighbours; 1-thread CPU time is close to a lone run's wall time.
     # Quality = confident >= 0.5 with all 10 digits covered (a collapsed EMA blob can be "confidently" one digit).
-    reached = next((p["cpu_s"] for p in probes if p["confident"] >= CONFIDENT_TARGET and p["coverage"] == 10), None)
+    reached = _time_to(probes, CONFIDENT_TARGET)
     return {"recipe": name, "seed": seed, "flags": flags, "wall_s": round(train_s, 1), "cpu_s": round(cpu_s, 1), "steps": t.step_count,
             **{k: final[k] for k in ("digits_coverage", "digits_confident", "digits_score", "digits_fd")},
-            "class_shares": shares["class_shares"], "time_to_confident_0.5_s": reached, "probes": probes,
+            "class_shares": shares["class_shares"], "time_to_confident_0.5_s": reached,
+            "time_to_confident_0.25_s": _time_to(probes, LOWER_BAR), "probes": probes,
             "folder": str(folder)}
+
+
+def _time_to(probes: list[dict], bar: float) -> float | None:
+    """CPU seconds of training at the first probe with confident >= bar and all 10 digits covered (None: never)."""
+    return next((p["cpu_s"] for p in probes if p["confident"] >= bar and p["coverage"] == 10), None)
+
+
+def _ttq_text(values: list) -> str:
+    reached = [v for v in values if v is not None]
+    head = f"{statistics.median(reached):.0f}" if len(reached) * 2 > len(values) else "not reached"
+    return f"{head} ({len(reached)}/{len(values)} reached)"
 
 
 def _run_all(args: argparse.Namespace) -> None:
@@ -144,16 +157,15 @@ def report(out: Path, pictures: Path | None) -> str:
         if "error" not in row:
             rows.setdefault(row["recipe"], []).append(row)
     lines = ["| recipe | flags | seeds | coverage | min/max class share | confident | classifier score | "
-             "digits FD | CPU s (1 thread) | wall s (shared) | CPU s to confident 0.5 | picture |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "digits FD | CPU s (1 thread) | wall s | CPU s to confident 0.5 | CPU s to confident 0.25 | picture |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in [r for r in RECIPES if r in rows] + [r for r in rows if r not in RECIPES]:
         rs = sorted(rows[name], key=lambda r: r["seed"])
         med = {k: _median([r[k] for r in rs]) for k in ("digits_coverage", "digits_confident", "digits_score",
                                                        "digits_fd", "wall_s")}
         med["cpu_s"] = _median([r.get("cpu_s") for r in rs])
-        ttq = [r["time_to_confident_0.5_s"] for r in rs]
-        ttq_text = (f"{_median(ttq):.0f}" if sum(t is not None for t in ttq) * 2 > len(ttq) else "not reached") + \
-            f" ({sum(t is not None for t in ttq)}/{len(ttq)} reached)"
+        ttq_text = _ttq_text([r["time_to_confident_0.5_s"] for r in rs])
+        ttq_low = _ttq_text([r.get("time_to_confident_0.25_s", _time_to(r["probes"], LOWER_BAR)) for r in rs])
         shares = f"{_median([min(r['class_shares']) for r in rs]):.3f} / {_median([max(r['class_shares']) for r in rs]):.3f}"
         pic = ""
         if pictures is not None:
@@ -165,7 +177,7 @@ def report(out: Path, pictures: Path | None) -> str:
         flags = " ".join(rs[0]["flags"]) or "(defaults)"
         lines.append(f"| {name} | `{flags}` | {len(rs)} | {med['digits_coverage']:.0f} | {shares} | "
                      f"{med['digits_confident']:.3f} | {med['digits_score']:.2f} | {med['digits_fd']:.1f} | "
-                     f"{med['cpu_s'] or float('nan'):.0f} | {med['wall_s']:.0f} | {ttq_text} | {pic} |")
+                     f"{med['cpu_s'] or float('nan'):.0f} | {med['wall_s']:.0f} | {ttq_text} | {ttq_low} | {pic} |")
     return "\n".join(lines)
 
 

@@ -172,8 +172,8 @@ class PresetDefaults:
 _PRESET_DEFAULTS = {
     # Radford et al. 2015 architecture; widths sized for an interactive CPU run on digits. The optimiser is not the
     # paper's (lr 2e-4, beta1 0.5): with the generator EMA (TrainConfig.ema_decay), lr 1e-3 and Adam betas
-    # (0.0, 0.99) gave the best 20-epoch digits run (BENCHMARKS.md "Quality": digits FD 34.5 -> 15.3, confident
-    # 0.12 -> 0.31, medians of 3 seeds); 2e-4 with beta1 0.5 stays the safer choice for large images.
+    # (0.0, 0.99) gave the best 20-epoch digits run (BENCHMARKS.md "Quality": digits FD 32.8 -> 15.5, confident
+    # 0.11 -> 0.31, medians of 3 seeds); 2e-4 with beta1 0.5 stays the safer choice for large images.
     "dcgan": PresetDefaults(
         model=dict(z_dim=100, g_width=32, d_width=32),
         train=dict(lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99, g_steps=1, d_steps=1, batch_size=64),
