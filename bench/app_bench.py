@@ -9,6 +9,9 @@
    Both figures are steady-state images/s: the CLI prints `images_per_s=` (Run.steady_images_per_s, after 5
    warm-up steps); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
    steps 11..N, i.e. images over wall time). Both use the engine's defaults (metrics read every 10 steps).
+4. job vs the CLI (`--only job`): the same run as a `TrainingJob` in a fresh process (the server's path: a
+   training process forked from the forkserver, rows mirrored over the pipe) without Streamlit or a browser,
+   alternated with the CLI: what the app's engine costs apart from the page being watched on the same cores.
 
     python -m bench.app_bench                      # all three, 3 repeats / pairs, 1 intra-op thread
     python -m bench.app_bench --only throughput --steps 200 --pairs 3 --threads 2
@@ -206,9 +209,35 @@ def cli_images_per_s(steps: int) -> float:
     return float(re.search(r"images_per_s=([\d.]+)", out.stdout).group(1))
 
 
+_JOB = """
+import sys
+import ui                                   # the server's OpenMP setting, and what training processes get instead
+from gan_core.config import with_preset
+from gan_core.data.datasets import load_images
+from gan_core.training import worker
+from gan_core.training.job_manager import JobManager
+from gan_core.training.jobs import TrainingJob
+worker.prestart(env=ui.TRAINING_ENV)        # as ui/warmup.py does at the server's start
+m, t = with_preset("dcgan", train=dict(dataset="digits", epochs=10, max_steps=int(sys.argv[1]), device="cpu",
+                                       sample_every=25))
+job = TrainingJob(m, t, owner="bench", images=load_images("digits", image_size=28, channels=1))
+JobManager().submit(job)
+job.join(900)
+rates = [r["images_per_s"] for r in job.history() if r["step"] > %d]
+print(len(rates) / sum(1 / r for r in rates))
+""" % WARMUP
+
+
+def job_images_per_s(steps: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", _JOB, str(steps)], cwd=ROOT, check=True, capture_output=True,
+                             text=True, env={**os.environ, **THREADS, "DCGAN_STUDIO_HOME": tmp})
+    return float(out.stdout.split()[-1])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("cold", "first", "throughput"), action="append")
+    ap.add_argument("--only", choices=("cold", "first", "throughput", "job"), action="append")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=150)
@@ -240,6 +269,15 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"pair {k + 1}: app {app:.0f} images/s, CLI {cli:.0f} images/s, ratio {app / cli:.2f}",
                       flush=True)
             print(f"in-app / CLI throughput: median {statistics.median(ratios):.2f} "
+                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})", flush=True)
+        if "job" in only:
+            ratios = []
+            for k in range(args.pairs):
+                job, cli = job_images_per_s(args.steps), cli_images_per_s(args.steps)
+                ratios.append(job / cli)
+                print(f"pair {k + 1}: job {job:.0f} images/s, CLI {cli:.0f} images/s, ratio {job / cli:.2f}",
+                      flush=True)
+            print(f"job / CLI throughput: median {statistics.median(ratios):.2f} "
                   f"(min {min(ratios):.2f}, max {max(ratios):.2f})", flush=True)
 
 

@@ -92,8 +92,9 @@ def _start_training_processes() -> None:
     """Start the forkserver that training processes fork from (gan_core/training/worker.py), with torch and the
     engine imported there once, so pressing Start does not wait for a fresh interpreter to import them."""
     from gan_core.training import worker
+    from ui import TRAINING_ENV
 
-    worker.prestart()
+    worker.prestart(env=TRAINING_ENV)
 
 
 def start() -> None:

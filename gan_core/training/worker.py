@@ -50,15 +50,36 @@ _context.set_forkserver_preload(["gan_core.training.forkserver_setup", __name__]
 _ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding gan_core
 
 
-def prestart() -> None:
-    """Start the forkserver now (it imports torch and the engine: seconds), so the first run starts fast."""
+_forkserver_env: dict[str, str | None] = {}   # prestart(env=...): variables the forkserver starts with
+
+
+def prestart(env: dict[str, str | None] | None = None) -> None:
+    """Start the forkserver now (it imports torch and the engine: seconds), so the first run starts fast.
+
+    `env`: variables the forkserver, and so every training process, starts with instead of ours (None: unset);
+    remembered for a later start. Only its start reads them: OpenMP reads OMP_* once, when torch loads there."""
     from multiprocessing import forkserver
 
+    if env is not None:
+        _forkserver_env.update(env)
     # The forkserver starts as `python -c ...` in our working directory: make sure it can import gan_core.
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if _ROOT not in paths and Path.cwd().resolve() != Path(_ROOT):
         os.environ["PYTHONPATH"] = os.pathsep.join([_ROOT, *paths])
-    forkserver.ensure_running()
+    ours = {key: os.environ.get(key) for key in _forkserver_env}
+    _set_env(_forkserver_env)            # the forkserver is exec'd with this process's environment
+    try:
+        forkserver.ensure_running()
+    finally:
+        _set_env(ours)
+
+
+def _set_env(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def launch(spec: dict[str, Any]) -> tuple[multiprocessing.process.BaseProcess, Connection]:

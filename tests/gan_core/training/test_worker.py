@@ -75,3 +75,40 @@ def test_paused_run_saves_and_stops_from_its_process(make_job, tmp_path):
     job.stop()
     job.join(60)
     assert job.snapshot().status == STOPPED and job.pid is None and job._proc.exitcode == 0
+
+
+_ENV_PROBE = """
+import os
+import ui
+from gan_core.training import worker
+from tests.child_faults import send_env
+names = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+worker.prestart(env=ui.TRAINING_ENV)
+ours, theirs = worker._context.Pipe()
+child = worker._context.Process(target=send_env, args=(theirs, names))
+child.start()
+print(repr([os.environ.get(name) for name in names]), "|", repr(ours.recv()))
+child.join()
+"""
+
+
+@pytest.mark.parametrize("users, server, training", [
+    ({}, [None, None], [None, "10000"]),
+    ({"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": "500"}, ["ACTIVE", "500"], ["ACTIVE", "500"])])
+def test_training_processes_get_their_own_openmp_waiting_not_the_servers(users, server, training):
+    # The server waits passively between its short bursts of torch work (the server's own value is then PASSIVE);
+    # training processes keep the environment's policy with a bounded spin (passive waiting made them 1.5x
+    # slower at 2 threads). A fresh interpreter: the forkserver reads its environment once, when it starts.
+    import ast
+    import subprocess
+    import sys
+
+    from tests.paths import REPO_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")} | users
+    out = subprocess.run([sys.executable, "-c", _ENV_PROBE], cwd=REPO_ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    mine, theirs = out.stdout.split("|")
+    assert ast.literal_eval(theirs.strip()) == training
+    assert ast.literal_eval(mine.strip()) == [server[0] or "PASSIVE", server[1]]   # the server keeps its own
