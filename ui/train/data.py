@@ -7,7 +7,6 @@ treated as read-only (training draws batches by index, never writes into them).
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -166,21 +165,15 @@ def step_flops(model: ModelConfig, train: TrainConfig) -> float:
 
 
 def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
-    """Time real training steps on random images: 2 warm-up steps, then 4 timed (host-synced at both ends)."""
-    from gan_core.training.trainer import Trainer
-    from gan_core.training.devices import resolve_device
+    """Real training steps timed in a process like the ones that train (gan_core/training/step_timing.py says why);
+    in this process if that cannot start."""
+    from gan_core.training import worker
+    from gan_core.training.step_timing import seconds_per_step
 
-    fake = torch.randint(0, 256, (train.batch_size, model.channels, model.image_size, model.image_size),
-                         dtype=torch.uint8)
-    trainer = Trainer(model, train, images=fake, device=resolve_device(train.device))
-    for _ in range(2):
-        trainer.step()
-    trainer.step().values.cpu()  # host sync: the device has finished the warm-up
-    t0 = time.perf_counter()
-    for _ in range(4):
-        m = trainer.step()
-    m.values.cpu()
-    return (time.perf_counter() - t0) / 4
+    try:
+        return worker.call_in_training_process(seconds_per_step, model, train)
+    except (OSError, RuntimeError):
+        return seconds_per_step(model, train)
 
 
 @st.cache_resource(show_spinner=False)

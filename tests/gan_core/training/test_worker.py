@@ -112,3 +112,15 @@ def test_training_processes_get_their_own_openmp_waiting_not_the_servers(users, 
     mine, theirs = out.stdout.split("|")
     assert ast.literal_eval(theirs.strip()) == training
     assert ast.literal_eval(mine.strip()) == [server[0] or "PASSIVE", server[1]]   # the server keeps its own
+
+
+def test_a_call_in_a_training_process_returns_its_result_or_its_error(tiny_model):
+    from gan_core.training.step_timing import seconds_per_step
+    from gan_core.training.worker import call_in_training_process
+
+    train = TrainConfig(batch_size=8, device="cpu")
+    seconds = call_in_training_process(seconds_per_step, tiny_model, train)
+    assert 0 < seconds < 30
+    assert call_in_training_process(os.getpid) != os.getpid()          # it ran in another process
+    with pytest.raises(RuntimeError, match="ConfigError: batch_size must be in"):
+        call_in_training_process(seconds_per_step, tiny_model, TrainConfig(batch_size=0, device="cpu"))
