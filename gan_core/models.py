@@ -74,6 +74,8 @@ def _build_generator(cfg: ModelConfig) -> tuple[nn.Module | None, nn.Sequential]
             # z -> Linear(z, 2*top) -> view (2*top, 1, 1); for z=32, width 64, 32 px: Linear(32 -> 512).
             stem, c_z = nn.Linear(cfg.z_dim, 2 * top), 2 * top
         layers += [nn.ConvTranspose2d(c_z, top, s0, 1, 0, bias=False), nn.BatchNorm2d(top), nn.ReLU(True)]
+        for _ in range(cfg.g_refine):   # depth where it is cheapest: top * top * 9 MACs per pixel of an s0 x s0 map
+            layers += [nn.Conv2d(top, top, 3, 1, 1, bias=False), nn.BatchNorm2d(top), nn.ReLU(True)]
         ch = top                                                        # (B, top, s0, s0)
         for _ in range(n - 1):
             layers += _up_block(ch, ch // 2)

@@ -65,3 +65,31 @@ def test_each_preset_trains_two_steps(preset, tiny_images):
     assert all(torch.isfinite(torch.tensor(list(r.values()))).all() for r in rows)
     assert any(not torch.equal(a, b) for a, b in zip(before, t.G.parameters()))  # G was updated
     assert t.done
+
+
+@pytest.mark.parametrize("preset", ("dcgan", "roadsign"))
+def test_refine_blocks_add_3x3_depth_at_the_first_feature_map(preset):
+    base = ModelConfig(preset=preset, image_size=28, z_dim=8, g_width=4, d_width=4)
+    refined = ModelConfig(preset=preset, image_size=28, z_dim=8, g_width=4, d_width=4, g_refine=2)
+    g0, g2 = Generator(base), Generator(refined)
+    convs = [m for m in g2.body if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.kernel_size, c.in_channels, c.out_channels) for c in convs] == [((3, 3), 8, 8)] * 2   # top = 2 * 4
+    extra = sum(p.numel() for p in g2.parameters()) - sum(p.numel() for p in g0.parameters())
+    assert extra == 2 * (8 * 8 * 9 + 2 * 8)                       # two 3x3 convs (no bias) + their BatchNorms
+    x = g2(torch.randn(3, 8))
+    assert x.shape == (3, 1, 28, 28) and Discriminator(refined)(x).shape == (3,)
+    h = g2.body[:3](torch.randn(3, 8, 1, 1) if preset == "dcgan" else g2.stem(torch.randn(3, 8)).view(3, -1, 1, 1))
+    assert h.shape[-2:] == (7, 7) and g2.body[3](h).shape == h.shape   # the block keeps the 7x7 map
+
+
+def test_refine_is_what_the_dcgan_preset_uses_and_what_old_configs_lack():
+    from gan_core.config import with_preset
+
+    assert with_preset("dcgan")[0].g_refine == 1
+    assert all(with_preset(p)[0].g_refine == 0 for p in ("roadsign", "improved", "upsample"))
+    old = ModelConfig.from_dict({"preset": "dcgan", "image_size": 28, "channels": 1, "z_dim": 100})
+    assert old.g_refine == 0                                      # a checkpoint saved before the field existed
+    with pytest.raises(ConfigError, match="dcgan and roadsign presets only"):
+        ModelConfig(preset="improved", g_refine=1).validate()
+    with pytest.raises(ConfigError, match=r"g_refine must be in \[0, 4\]"):
+        ModelConfig(g_refine=5).validate()

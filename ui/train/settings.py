@@ -134,7 +134,7 @@ def preset_ui() -> str:
 
 
 def architecture_ui() -> dict:
-    """image_size, channels, z_dim, g_width, d_width."""
+    """image_size, channels, z_dim, g_width, d_width, g_refine."""
     c1, c2, c3, c4 = st.columns(4)
     out = {"image_size": c1.selectbox("Image size (px)", IMAGE_SIZES, key="image_size"),
            "channels": c2.selectbox("Channels", (1, 3), key="channels",
@@ -145,6 +145,12 @@ def architecture_ui() -> dict:
                                       help="Channels of the discriminator's first block (the tutorial's ndf).")}
     out["z_dim"] = _slider_with_exact("z-dim (noise size)", "z_dim", lo=2, hi=512, exact_hi=1024,
                                       help="Length of the noise vector z (the tutorial's nz). DCGAN: 100.")
+    c5, _ = st.columns([1, 3])
+    out["g_refine"] = c5.number_input(
+        "G refine blocks", 0, 4, key="g_refine", step=1,
+        help="3×3 conv + BatchNorm + ReLU blocks in G at its smallest feature map (7×7 at 28 px): depth for little "
+             "compute. The dcgan preset uses 1 (cleaner digits in a short run, BENCHMARKS.md \"Quality\"); 0 is "
+             "Radford et al.'s generator. dcgan and roadsign presets only.")
     return out
 
 
