@@ -44,7 +44,7 @@ RECIPES = {
     "sn": OFF + ["--spectral-norm"],
     "hinge": OFF + ["--loss", "hinge"],
     "ls": OFF + ["--loss", "ls"],
-    "no-refine": ["--g-refine", "0"],   # the defaults before G's refine block (second and third sessions' choice)
+    "refine": ["--g-refine", "1"],      # the defaults plus one 3x3 block in G (better; 1.4x the time at 2 threads)
     "chosen": [],
 }
 CONFIDENT_TARGET = 0.5

@@ -82,11 +82,11 @@ def test_refine_blocks_add_3x3_depth_at_the_first_feature_map(preset):
     assert h.shape[-2:] == (7, 7) and g2.body[3](h).shape == h.shape   # the block keeps the 7x7 map
 
 
-def test_refine_is_what_the_dcgan_preset_uses_and_what_old_configs_lack():
+def test_refine_is_off_by_default_and_in_old_configs():
     from gan_core.config import with_preset
 
-    assert with_preset("dcgan")[0].g_refine == 1
-    assert all(with_preset(p)[0].g_refine == 0 for p in ("roadsign", "improved", "upsample"))
+    assert all(with_preset(p)[0].g_refine == 0 for p in ("dcgan", "roadsign", "improved", "upsample"))
+    assert with_preset("dcgan", model={"g_refine": 1})[0].g_refine == 1
     old = ModelConfig.from_dict({"preset": "dcgan", "image_size": 28, "channels": 1, "z_dim": 100})
     assert old.g_refine == 0                                      # a checkpoint saved before the field existed
     with pytest.raises(ConfigError, match="dcgan and roadsign presets only"):
