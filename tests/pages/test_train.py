@@ -69,6 +69,16 @@ def test_preset_applies_its_defaults_visibly(at):
     assert at.select_slider(key="lr_g").value == pytest.approx(1e-3)
 
 
+def test_refine_blocks_are_validated_with_the_preset_and_a_preset_resets_them(at):
+    at.number_input(key="g_refine").set_value(1).run()
+    assert not at.error and at.button(key="start").disabled is False
+    at.selectbox(key="preset").set_value("improved").run()         # improved has no refine blocks: back to 0
+    assert at.number_input(key="g_refine").value == 0 and not at.error
+    at.number_input(key="g_refine").set_value(2).run()
+    assert any("dcgan and roadsign presets only" in e.value for e in at.error)
+    assert at.button(key="start").disabled
+
+
 def test_offline_dataset_needs_a_click_and_says_why(at):
     at.selectbox(key="data_source").set_value("mnist").run()
     assert any(b.label == "Download / load mnist" for b in at.button)
