@@ -59,11 +59,3 @@ def every_fifth_step_waits() -> None:
         return m
 
     Run.advance = uneven
-
-
-def send_env(conn, names: tuple[str, ...]) -> None:
-    """Not a fault: send the values of environment variables `names` as a process the forkserver forked sees them."""
-    import os
-
-    conn.send([os.environ.get(name) for name in names])
-    conn.close()

@@ -1,12 +1,15 @@
 """Seconds per training step of a model, timed on real steps: what the Train page's time estimate is fitted to.
 
-`seconds_per_step` runs wherever it is called; `worker.call_in_training_process(seconds_per_step, ...)` runs it in
-a process like the ones that train (the forkserver's environment: their OpenMP waiting; our thread count), which is
+`seconds_per_step` runs wherever it is called; `call_in_training_process(seconds_per_step, ...)` runs it in a
+process like the ones that train (a child of the forkserver: their OpenMP waiting, our thread count), which is
 what the estimate must match: the server itself waits passively and steps 1.5x slower at 2 threads.
 """
 from __future__ import annotations
 
+import multiprocessing
 import time
+from multiprocessing.connection import Connection
+from typing import Any, Callable
 
 import torch
 
@@ -29,3 +32,39 @@ def seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
         m = trainer.step()
     m.values.cpu()
     return (time.perf_counter() - t0) / 4
+
+
+def call_in_training_process(fn: Callable[..., Any], *args: Any, timeout: float = 120.0) -> Any:
+    """`fn(*args)` in a fresh child of the forkserver, i.e. in the training processes' environment with our torch
+    thread count. `fn` must be a module-level function; its result comes back pickled. Raises RuntimeError with
+    the child's error."""
+    from gan_core.training import worker
+
+    ours, theirs = multiprocessing.Pipe(duplex=False)               # (receiving end, sending end)
+    proc = worker.start_child(_call, (theirs, fn, args, torch.get_num_threads()))
+    theirs.close()
+    try:
+        if not ours.poll(timeout):
+            raise RuntimeError(f"the measuring process gave no answer in {timeout:.0f} s")
+        ok, value = ours.recv()
+    except EOFError:
+        raise RuntimeError(f"the measuring process ended without an answer (exit code {proc.exitcode})") from None
+    finally:
+        ours.close()
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    if not ok:
+        raise RuntimeError(value)
+    return value
+
+
+def _call(conn: Connection, fn: Callable[..., Any], args: tuple, threads: int) -> None:
+    torch.set_num_threads(threads)
+    try:
+        conn.send((True, fn(*args)))
+    except Exception as exc:  # reported to the caller as one line
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()

@@ -82,50 +82,22 @@ def _set_env(values: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
+def start_child(target: Callable[..., Any], args: tuple, *, name: str | None = None
+                ) -> multiprocessing.process.BaseProcess:
+    """`target(*args)` in a fresh child of the forkserver (started first if need be): a training process, or one
+    that measures like one (step_timing.py)."""
+    prestart()
+    proc = _context.Process(target=target, args=args, name=name, daemon=True)
+    proc.start()
+    return proc
+
+
 def launch(spec: dict[str, Any]) -> tuple[multiprocessing.process.BaseProcess, Connection]:
     """Start the training process for `spec` (see TrainingJob._spec); returns it and the parent's end of the pipe."""
-    prestart()
     ours, theirs = _context.Pipe()
-    proc = _context.Process(target=main, args=(theirs, spec), name=f"train-{spec['job_id'][:8]}", daemon=True)
-    proc.start()
+    proc = start_child(main, (theirs, spec), name=f"train-{spec['job_id'][:8]}")
     theirs.close()   # the child holds its own copy: when the child dies our end sees EOF
     return proc, ours
-
-
-def call_in_training_process(fn: Callable[..., Any], *args: Any, timeout: float = 120.0) -> Any:
-    """`fn(*args)` in a fresh child of the forkserver, i.e. in the training processes' environment (their OpenMP
-    waiting) with our torch thread count; for measurements that must match how a run trains. `fn` must be a
-    module-level function; its result comes back pickled. Raises RuntimeError with the child's error."""
-    prestart()
-    ours, theirs = _context.Pipe(duplex=False)                      # (receiving end, sending end)
-    proc = _context.Process(target=_call, args=(theirs, fn, args, torch.get_num_threads()), daemon=True)
-    proc.start()
-    theirs.close()
-    try:
-        if not ours.poll(timeout):
-            raise RuntimeError(f"the measuring process gave no answer in {timeout:.0f} s")
-        ok, value = ours.recv()
-    except EOFError:
-        raise RuntimeError(f"the measuring process ended without an answer (exit code {proc.exitcode})") from None
-    finally:
-        ours.close()
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-    if not ok:
-        raise RuntimeError(value)
-    return value
-
-
-def _call(conn: Connection, fn: Callable[..., Any], args: tuple, threads: int) -> None:
-    torch.set_num_threads(threads)
-    try:
-        conn.send((True, fn(*args)))
-    except Exception as exc:  # reported to the caller as one line
-        conn.send((False, f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
 
 
 # ---- the child ----

@@ -167,11 +167,10 @@ def step_flops(model: ModelConfig, train: TrainConfig) -> float:
 def _seconds_per_step(model: ModelConfig, train: TrainConfig) -> float:
     """Real training steps timed in a process like the ones that train (gan_core/training/step_timing.py says why);
     in this process if that cannot start."""
-    from gan_core.training import worker
-    from gan_core.training.step_timing import seconds_per_step
+    from gan_core.training.step_timing import call_in_training_process, seconds_per_step
 
     try:
-        return worker.call_in_training_process(seconds_per_step, model, train)
+        return call_in_training_process(seconds_per_step, model, train)
     except (OSError, RuntimeError):
         return seconds_per_step(model, train)
 

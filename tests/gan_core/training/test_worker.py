@@ -81,14 +81,10 @@ _ENV_PROBE = """
 import os
 import ui
 from gan_core.training import worker
-from tests.child_faults import send_env
+from gan_core.training.step_timing import call_in_training_process
 names = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 worker.prestart(env=ui.TRAINING_ENV)
-ours, theirs = worker._context.Pipe()
-child = worker._context.Process(target=send_env, args=(theirs, names))
-child.start()
-print(repr([os.environ.get(name) for name in names]), "|", repr(ours.recv()))
-child.join()
+print(repr([os.environ.get(name) for name in names]), "|", repr([call_in_training_process(os.getenv, n) for n in names]))
 """
 
 
@@ -115,8 +111,7 @@ def test_training_processes_get_their_own_openmp_waiting_not_the_servers(users, 
 
 
 def test_a_call_in_a_training_process_returns_its_result_or_its_error(tiny_model):
-    from gan_core.training.step_timing import seconds_per_step
-    from gan_core.training.worker import call_in_training_process
+    from gan_core.training.step_timing import call_in_training_process, seconds_per_step
 
     train = TrainConfig(batch_size=8, device="cpu")
     seconds = call_in_training_process(seconds_per_step, tiny_model, train)
