@@ -4,8 +4,8 @@
 2. Start -> first curve and grid: on Train with the default settings (digits, dcgan 28 px, widths 32, batch 64)
    press Start training (once the page is fully drawn, plus 1 s); time until the D(x) trace has points and the
    live sample grid is shown.
-3. in-app throughput vs the CLI: a run of N steps with the page open (the live fragment redrawing every second in
-   the same process) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
+3. in-app throughput vs the CLI: a run of N steps with the page open in Chromium on the same machine (the live
+   fragment redrawing every second, or every `--refresh`) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
    Both figures are steady-state images/s: the CLI prints `images_per_s=` (Run.steady_images_per_s, after 5
    warm-up steps); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
    steps 11..N, i.e. images over wall time). Both use the engine's defaults (metrics read every 10 steps).
@@ -15,6 +15,7 @@
 
     python -m bench.app_bench                      # all three, 3 repeats / pairs, 1 intra-op thread
     python -m bench.app_bench --only throughput --steps 200 --pairs 3 --threads 2
+    python -m bench.app_bench --only throughput --steps 600 --pairs 3 --threads 2 --refresh "10 s"
 
 `--threads` sets OMP_NUM_THREADS for the server and the CLI alike. On a 2-core machine shared with other jobs,
 2 threads can be 20x slower than 1 (each parallel op waits for a descheduled thread), so 1 is the default here.
@@ -162,7 +163,7 @@ def _set_number(page, label: str, value: int) -> None:
     time.sleep(1.0)
 
 
-def app_images_per_s(p, steps: int) -> float:
+def app_images_per_s(p, steps: int, refresh: str | None = None) -> float:
     server = Server()
     try:
         server.wait_healthy()
@@ -173,6 +174,8 @@ def app_images_per_s(p, steps: int) -> float:
         page.get_by_text("Advanced", exact=True).click()
         _set_number(page, "Max steps (0 = all epochs)", steps)
         page.get_by_role("button", name="Start training").click()
+        if refresh:   # the live panel's "Refresh every" control appears once the run is active
+            page.locator('[data-testid="stButtonGroup"]').get_by_text(refresh, exact=True).click()
         try:
             page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="finished").first.wait_for()
         except Exception:
@@ -242,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the server and the CLI (0: unset)")
+    ap.add_argument("--refresh", choices=("1 s", "3 s", "10 s"),
+                    help="throughput: pick this 'Refresh every' on the Train page once the run starts (default 1 s)")
     args = ap.parse_args(argv)
     if args.threads:
         THREADS["OMP_NUM_THREADS"] = str(args.threads)
@@ -263,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
         if "throughput" in only:
             ratios = []
             for k in range(args.pairs):
-                app = app_images_per_s(p, args.steps)
+                app = app_images_per_s(p, args.steps, args.refresh)
                 cli = cli_images_per_s(args.steps)
                 ratios.append(app / cli)
                 print(f"pair {k + 1}: app {app:.0f} images/s, CLI {cli:.0f} images/s, ratio {app / cli:.2f}",

@@ -20,6 +20,8 @@ if TYPE_CHECKING:   # the engine imports torch: loaded on first use, so pages ca
 
 OWNER = "owner_id"
 JOB = "job_id"
+LIVE_REFRESH = "live_refresh"        # the Train page's "Refresh every" widget: how often the live panel redraws
+LIVE_REFRESH_KEPT = "live_refresh_kept"   # its last choice, the default when the next run shows the widget again
 EXPLORE_SOURCE = "explore_source"   # what Explore should open: a bundled name, folder, repo id, or "job:<id>"
 
 

@@ -123,6 +123,38 @@ def test_history_grows_while_polling_and_stop_works(at):
     assert paused_at < 100_000
 
 
+def test_refresh_choice_applies_while_a_run_is_active_and_is_kept_for_the_next_run(at):
+    from ui.train.live import browser_is_local, refresh_interval, watching_note
+
+    assert browser_is_local("::ffff:127.0.0.1") and browser_is_local("::1") and browser_is_local(None)
+    assert not browser_is_local("10.0.0.5") and not browser_is_local("::ffff:192.168.1.7")
+
+    assert "2 CPU cores" in watching_note(local_browser=True, cores=2, every_s=1)
+    assert watching_note(local_browser=False, cores=2, every_s=1) is None       # a visitor's browser: no cost here
+    assert watching_note(local_browser=True, cores=16, every_s=1) is None       # cores to spare
+    assert watching_note(local_browser=True, cores=2, every_s=10) is None       # already the slow refresh
+    assert refresh_interval("10 s", active=True) == "10s"
+    assert refresh_interval(None, active=True) == "1s"                  # nothing chosen: every second
+    assert refresh_interval("3 s", active=False) is None                # an ended run has no timer
+
+    tiny(at, max_steps=100_000)
+    assert not at.segmented_control                                     # no run yet: nothing to refresh
+    at.button(key="start").click().run()
+    control = at.segmented_control(key="live_refresh")
+    assert control.value == "1 s" and control.options == ["1 s", "3 s", "10 s"]
+    control.set_value("10 s").run()
+    assert not at.exception
+    assert at.segmented_control(key="live_refresh").value == "10 s"
+    at.button(key="stop").click().run()
+    poll(at, lambda a: "stopped" in status_text(a))
+    assert not at.segmented_control                                     # ended: the control goes with the timer
+    at.button(key="start").click().run()
+    poll(at, lambda a: "step " in status_text(a))
+    assert at.segmented_control(key="live_refresh").value == "10 s"    # the next run keeps the choice
+    at.button(key="stop").click().run()
+    poll(at, lambda a: "stopped" in status_text(a))
+
+
 def test_save_checkpoint_by_name(at, studio_home):
     tiny(at, max_steps=4)
     at.button(key="start").click().run()

@@ -1,10 +1,14 @@
 """The live part of the Train page: progress, banners, D(x)/D(G(z)) and loss charts, the fixed-noise grid.
 
-`live_panel()` is an `st.fragment` that reruns every second while the run is active (ARCHITECTURE.md, "Threads and processes"): it reads the
-job's snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it
-asks for one full rerun so the controls outside the fragment follow (Pause -> Resume, Stop -> Start training).
+`live_panel()` is an `st.fragment` that reruns every second (or every "Refresh every" seconds) while the run is
+active (ARCHITECTURE.md, "Threads and processes"): it reads the job's snapshot (history rows since the last read,
+the grid PNGs) and redraws. When the job's status changes it asks for one full rerun so the controls outside the
+fragment follow (Pause -> Resume, Stop -> Start training).
 """
 from __future__ import annotations
+
+import ipaddress
+import os
 
 import streamlit as st
 
@@ -123,12 +127,62 @@ def _body(job_id: str) -> None:
         _collapse_chart(rows)
 
 
+# How often the live panel redraws. Each redraw re-creates the three Plotly charts in the browser (Streamlit gives
+# a chart whose figure changed a new element id, so the browser draws it from scratch): about 0.45 of a core of
+# the browser's computer at "1 s". With Chromium on the 2 cores that train, the default run trains at 0.43x the
+# CLI's speed at "1 s", 0.70x at "3 s", 0.83x at "10 s" (BENCHMARKS.md, "Watching the Train page").
+REFRESH = {"1 s": 1, "3 s": 3, "10 s": 10}
+DEFAULT_REFRESH = "1 s"
+REFRESH_HELP = ("How often the charts and samples redraw while the run trains. Each redraw costs CPU on the "
+                "computer this browser runs on: when that is also the computer that trains (a laptop, a small "
+                "server), a slower refresh leaves its cores to training. On a 2-core CPU the default run trains "
+                "about 1.9x faster at 10 s than at 1 s. A browser on another machine costs the training nothing.")
+
+
+def browser_is_local(ip: object) -> bool:
+    """Whether the browser connects from this machine (so it draws on the cores that train). Streamlit reports
+    127.0.0.1 and ::1 as None, but a dual-stack server sees an IPv4 loopback client as ::ffff:127.0.0.1."""
+    if ip is None:
+        return True
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:      # not an address (no client context): say nothing rather than guess
+        return False
+    return (getattr(addr, "ipv4_mapped", None) or addr).is_loopback
+
+
+def watching_note(*, local_browser: bool, cores: int, every_s: int) -> str | None:
+    """What redrawing costs the run, when this browser shares the training machine's few cores (else None)."""
+    if not local_browser or cores > 4 or every_s >= 10:
+        return None
+    return (f"This browser runs on the computer that trains ({cores} CPU cores), so every redraw takes CPU from the "
+            "run: on 2 cores, redrawing every second slows it to under half its speed, every 10 s to about 0.8x.")
+
+
+def refresh_interval(choice: str | None, *, active: bool) -> str | None:
+    """`run_every` for the live fragment: the chosen refresh (1 s when none is chosen) while the run is active;
+    None (no timer) once it has ended."""
+    if not active:
+        return None
+    return f"{REFRESH.get(choice or DEFAULT_REFRESH, 1)}s"
+
+
 def live_panel(job: TrainingJob) -> None:
-    """Draw the live panel; it refreshes itself every second while the run is queued, loading, running or paused."""
+    """Draw the live panel; it refreshes itself every "Refresh every" seconds (1 by default) while the run is
+    queued, loading, running or paused."""
     snap = job.summary()
     active = snap.status in ACTIVE or snap.status == QUEUED
     state.status_changed(job.id, _page_state(snap))   # what the controls and save section were drawn for
-    st.fragment(_body, run_every="1s" if active else None)(job.id)
+    choice = None
+    if active:   # outside the fragment, so that a change reruns the page and restarts the fragment's timer
+        choice = st.segmented_control("Refresh every", list(REFRESH), required=True, key=state.LIVE_REFRESH,
+                                      default=state.value(state.LIVE_REFRESH_KEPT, DEFAULT_REFRESH), help=REFRESH_HELP)
+        state.set_values({state.LIVE_REFRESH_KEPT: choice})   # the widget's state ends with the run; the choice not
+        note = watching_note(local_browser=browser_is_local(st.context.ip_address), cores=os.cpu_count() or 1,
+                             every_s=REFRESH.get(choice, 1))
+        if note:
+            st.caption(note)
+    st.fragment(_body, run_every=refresh_interval(choice, active=active))(job.id)
 
 
 def _empty_chart_tick() -> None:
