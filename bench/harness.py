@@ -81,7 +81,7 @@ def run_gan_core(case: Case) -> dict:
 
     model_cfg, train_cfg = with_preset(
         "dcgan", model=dict(image_size=case.image_size, channels=case.channels, z_dim=case.z_dim,
-                            g_width=case.width, d_width=case.width),
+                            g_width=case.width, d_width=case.width, g_refine=0),   # the reference's G: no refine block
         train=dict(batch_size=case.batch_size, max_steps=case.steps, epochs=100_000, device=case.device))
     device = resolve_device(train_cfg.device)
     data = load_images("digits", image_size=case.image_size, channels=case.channels)

@@ -181,10 +181,10 @@ _PRESET_DEFAULTS = {
     # paper's (lr 2e-4, beta1 0.5): with the generator EMA (TrainConfig.ema_decay), lr 1e-3 and Adam betas
     # (0.0, 0.99) gave the best 20-epoch digits run (BENCHMARKS.md "Quality": digits FD 32.8 -> 15.5, confident
     # 0.11 -> 0.31, medians of 3 seeds); 2e-4 with beta1 0.5 stays the safer choice for large images. One 3x3
-    # refine block in G (g_refine=1) takes it to FD 11.8 and confident 0.37, but at 1.4x the time at 2 threads the
-    # app's default run, watched in a browser on the same 2 cores, would take ~85 s instead of ~58 s (budget: 60 s).
+    # refine block in G (g_refine=1) takes that run on to FD 11.8 and confident 0.37, every digit at 5.8-14.9 % of
+    # the samples, for 1.09x the wall time at 2 threads (BENCHMARKS.md "Quality"; 0 gives Radford et al.'s G).
     "dcgan": PresetDefaults(
-        model=dict(z_dim=100, g_width=32, d_width=32, g_refine=0),
+        model=dict(z_dim=100, g_width=32, d_width=32, g_refine=1),
         train=dict(lr_g=1e-3, lr_d=1e-3, beta1=0.0, beta2=0.99, g_steps=1, d_steps=1, batch_size=64),
         summary="Radford et al.: transposed convs + BatchNorm/ReLU, strided-conv D with LeakyReLU(0.2)."),
     # Road-sign GAN: z=32 through a Linear stem, 32x32 RGB, Adam lr 1e-3.

@@ -70,7 +70,8 @@ def test_preset_applies_its_defaults_visibly(at):
 
 
 def test_refine_blocks_are_validated_with_the_preset_and_a_preset_resets_them(at):
-    at.number_input(key="g_refine").set_value(1).run()
+    assert at.number_input(key="g_refine").value == 1                 # the dcgan preset's default
+    at.number_input(key="g_refine").set_value(2).run()
     assert not at.error and at.button(key="start").disabled is False
     at.selectbox(key="preset").set_value("improved").run()         # improved has no refine blocks: back to 0
     assert at.number_input(key="g_refine").value == 0 and not at.error

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from gan_core.config import ModelConfig, TrainConfig
+from gan_core.config import ModelConfig, TrainConfig, with_preset
 from gan_core.data.datasets import DataError, ImageSet, load_images
 from gan_core.export import grid_png
 from gan_core.errors import UserError
@@ -120,7 +120,7 @@ def preview(images: ImageSet) -> None:
         st.warning(f"Skipped {images.skipped_total} file(s): {why}.")
 
 
-REFERENCE = (ModelConfig(), TrainConfig(device="cpu"))  # dcgan, 28 px, widths 32, batch 64: the default run
+REFERENCE = with_preset("dcgan", train=dict(device="cpu"))  # the default run: dcgan, 28 px, widths 32, batch 64
 
 
 def _flops(run) -> int:

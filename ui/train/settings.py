@@ -148,9 +148,10 @@ def architecture_ui() -> dict:
     c5, _ = st.columns([1, 3])
     out["g_refine"] = c5.number_input(
         "G refine blocks", 0, 4, key="g_refine", step=1,
-        help="3×3 conv + BatchNorm + ReLU blocks in G at its smallest feature map (7×7 at 28 px). 1 draws cleaner "
-             "digits in a short run (BENCHMARKS.md \"Quality\": the default run's FD 15.5 -> 11.8) for about 1.4x "
-             "the time on 2 CPU cores; 0 (the default) is Radford et al.'s generator. dcgan and roadsign only.")
+        help="3×3 conv + BatchNorm + ReLU blocks in G at its smallest feature map (7×7 at 28 px). 1 (the dcgan "
+             "default) draws cleaner digits in a short run (BENCHMARKS.md \"Quality\": the default run's FD 15.5 "
+             "-> 11.8) for about 1.1x the time on 2 CPU cores; 0 is Radford et al.'s generator. dcgan and roadsign "
+             "only.")
     return out
 
 
