@@ -5,7 +5,8 @@
    press Start training (once the page is fully drawn, plus 1 s); time until the D(x) trace has points and the
    live sample grid is shown.
 3. in-app throughput vs the CLI: a run of N steps with the page open in Chromium on the same machine (the live
-   fragment redrawing every second, or every `--refresh`) against `python -m gan_core train` with the same settings, alternated app, CLI, app, CLI.
+   fragment redrawing every second, or every `--refresh`) against `python -m gan_core train` with the same
+   settings, alternated app, CLI, app, CLI.
    Both figures are steady-state images/s: the CLI prints `images_per_s=` (Run.steady_images_per_s, after 5
    warm-up steps); the app's comes from the run CSV (per-row flush-interval rates, harmonic mean over
    steps 11..N, i.e. images over wall time). Both use the engine's defaults (metrics read every 10 steps).

@@ -176,8 +176,10 @@ def live_panel(job: TrainingJob) -> None:
     choice = None
     if active:   # outside the fragment, so that a change reruns the page and restarts the fragment's timer
         choice = st.segmented_control("Refresh every", list(REFRESH), required=True, key=state.LIVE_REFRESH,
-                                      default=state.value(state.LIVE_REFRESH_KEPT, DEFAULT_REFRESH), help=REFRESH_HELP)
-        state.set_values({state.LIVE_REFRESH_KEPT: choice})   # the widget's state ends with the run; the choice not
+                                      default=state.value(state.LIVE_REFRESH_KEPT, DEFAULT_REFRESH),
+                                      help=REFRESH_HELP)
+        # Streamlit drops the widget's state when a run ends and the control goes; the next run starts from this.
+        state.set_values({state.LIVE_REFRESH_KEPT: choice})
         note = watching_note(local_browser=browser_is_local(st.context.ip_address), cores=os.cpu_count() or 1,
                              every_s=REFRESH.get(choice, 1))
         if note:
