@@ -226,8 +226,14 @@ def _train(run, data, args: argparse.Namespace) -> int:
     except RuntimeError as exc:  # a collective failed: another rank died or timed out
         if t.dist is None:
             raise
-        print(f"error: {failure_message(exc, t.dist)}", file=sys.stderr)
-        return 1
+        print(f"error: {failure_message(exc, t.dist)}", file=sys.stderr, flush=True)
+        # The group is broken: leaving it (destroy_process_group, or the interpreter's exit) can abort in gloo's
+        # C++ teardown ("terminate called without an active exception": SIGABRT, exit -6) instead of exiting 1.
+        # This rank has nothing left to save or flush, so it leaves at once.
+        if bar is not None:
+            bar.close()
+        sys.stdout.flush()
+        os._exit(1)
     finally:
         if bar is not None:
             bar.close()
