@@ -182,24 +182,36 @@ def app_images_per_s(p, steps: int, refresh: str | None = None) -> float:
         except Exception:
             page.screenshot(path=str(Path(tempfile.gettempdir()) / "app_bench_failure.png"))
             raise
-        time.sleep(1.5)  # the page's rerun after "finished" redraws the download buttons
-        for attempt in range(3):
-            try:
-                with page.expect_download(timeout=30_000) as dl:
-                    page.get_by_role("button", name="Run CSV").click()
-                break
-            except Exception:
-                if attempt == 2:
-                    raise
-        text = Path(dl.value.path()).read_text()
+        text = download_run_csv(page)
         browser.close()
     finally:
         server.stop()
+    return csv_images_per_s(text, after=WARMUP)
+
+
+def download_run_csv(page) -> str:
+    """The ended run's CSV through the page's "Run CSV" button (retried: the rerun after the run ended redraws the
+    download buttons, and a click during it can be lost)."""
+    time.sleep(1.5)
+    for attempt in range(3):
+        try:
+            with page.expect_download(timeout=30_000) as dl:
+                page.get_by_role("button", name="Run CSV").click()
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    return Path(dl.value.path()).read_text()
+
+
+def csv_images_per_s(text: str, *, after: int, upto: float = float("inf")) -> float:
+    """Images/s of a run CSV's rows with after < step <= upto: the harmonic mean of the per-row (flush interval)
+    rates, i.e. images over wall time (the batch size cancels out)."""
     rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
     head, body = rows[0], rows[1:]
     i_step, i_rate = head.index("step"), head.index("images_per_s")
-    rates = [float(r[i_rate]) for r in body if int(r[i_step]) > WARMUP]
-    return len(rates) / sum(1 / r for r in rates)   # images over wall time: the batch size cancels out
+    rates = [float(r[i_rate]) for r in body if after < int(r[i_step]) <= upto]
+    return len(rates) / sum(1 / r for r in rates)
 
 
 def cli_images_per_s(steps: int) -> float:

@@ -12,8 +12,6 @@ the ratio. The run itself is stopped after the window.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import re
 import statistics
@@ -86,20 +84,13 @@ def one(p, mode: str, refresh: str, seconds: float) -> dict:
         last = _step(page)
         page.get_by_role("button", name="Stop").click()
         page.locator('[data-testid="stMain"] [data-testid="stProgress"]', has_text="stopped").first.wait_for()
-        time.sleep(1.5)
-        with page.expect_download(timeout=30_000) as dl:
-            page.get_by_role("button", name="Run CSV").click()
-        text = Path(dl.value.path()).read_text()
+        text = ab.download_run_csv(page)
         browser.close()
     finally:
         server.stop()
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-    head, body = rows[0], rows[1:]
-    i_step, i_rate = head.index("step"), head.index("images_per_s")
-    # Rows inside the window (one flush of margin at each end): images over wall time, as app_bench does.
-    rates = [float(r[i_rate]) for r in body if first + 10 < int(r[i_step]) <= last - 10]
     cores = {k: (c1.get(k, 0.0) - c0.get(k, 0.0)) / (t1 - t0) for k in sorted(set(c0) | set(c1))}
-    return {"app": len(rates) / sum(1 / r for r in rates), "cores": cores, "steps": (first, last)}
+    # Rows inside the window, one metrics flush (10 steps) of margin at each end.
+    return {"app": ab.csv_images_per_s(text, after=first + 10, upto=last - 10), "cores": cores, "steps": (first, last)}
 
 
 def main(argv: list[str] | None = None) -> None:
