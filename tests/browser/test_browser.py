@@ -235,6 +235,29 @@ def test_train_journey(start_server, page):
     assert shot.stat().st_size > 10_000
 
 
+def test_a_browser_on_the_training_machine_starts_at_the_refresh_that_fits_its_cores(start_server, page):
+    """This browser runs on the server's machine (loopback): on a few cores the live panel starts at "3 s" and
+    says why; on more, at "1 s" without the note."""
+    from ui.train.live import default_refresh
+
+    open_page(page, start_server)
+    go_to(page, "Train")
+    page.get_by_text("Start training").first.wait_for()
+    start_short_run(page, max_steps=100_000)
+    control = page.get_by_role("radiogroup", name="Refresh every")
+    control.wait_for()
+    expected = default_refresh(local_browser=True, cores=os.cpu_count() or 1)
+    assert control.get_by_role("radio", checked=True).inner_text() == expected
+    note = page.get_by_text("(the default on a computer like this)", exact=False)
+    if expected == "3 s":
+        note.first.wait_for()
+    else:
+        assert note.count() == 0
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.locator('[data-testid="stProgress"]', has_text="stopped").first.wait_for()
+    assert page.get_by_role("radiogroup", name="Refresh every").count() == 0    # the control goes with the run
+
+
 # ---- Explore journey (issue 4) ----
 def test_explore_journey(start_server, page):
     """Explore opens on the default (first) bundled generator; two keyframe seeds give lerp and slerp strips; the

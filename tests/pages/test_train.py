@@ -125,7 +125,7 @@ def test_history_grows_while_polling_and_stop_works(at):
 
 
 def test_refresh_choice_applies_while_a_run_is_active_and_is_kept_for_the_next_run(at):
-    from ui.train.live import browser_is_local, refresh_interval, watching_note
+    from ui.train.live import browser_is_local, default_refresh, refresh_interval, watching_note
 
     assert browser_is_local("::ffff:127.0.0.1") and browser_is_local("::1") and browser_is_local(None)
     assert not browser_is_local("10.0.0.5") and not browser_is_local("::ffff:192.168.1.7")
@@ -134,6 +134,9 @@ def test_refresh_choice_applies_while_a_run_is_active_and_is_kept_for_the_next_r
     assert watching_note(local_browser=False, cores=2, every_s=1) is None       # a visitor's browser: no cost here
     assert watching_note(local_browser=True, cores=16, every_s=1) is None       # cores to spare
     assert watching_note(local_browser=True, cores=2, every_s=10) is None       # already the slow refresh
+    assert default_refresh(local_browser=True, cores=2) == "3 s"                 # redraws cost this run most
+    assert default_refresh(local_browser=True, cores=16) == "1 s"
+    assert default_refresh(local_browser=False, cores=2) == "1 s"               # a Space's visitors: live
     assert refresh_interval("10 s", active=True) == "10s"
     assert refresh_interval(None, active=True) == "1s"                  # nothing chosen: every second
     assert refresh_interval("3 s", active=False) is None                # an ended run has no timer
@@ -142,7 +145,7 @@ def test_refresh_choice_applies_while_a_run_is_active_and_is_kept_for_the_next_r
     assert not at.segmented_control                                     # no run yet: nothing to refresh
     at.button(key="start").click().run()
     control = at.segmented_control(key="live_refresh")
-    assert control.value == "1 s" and control.options == ["1 s", "3 s", "10 s"]
+    assert control.value == "1 s" and control.options == ["1 s", "3 s", "10 s"]   # AppTest has no client address
     control.set_value("10 s").run()
     assert not at.exception
     assert at.segmented_control(key="live_refresh").value == "10 s"

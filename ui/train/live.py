@@ -1,8 +1,8 @@
 """The live part of the Train page: progress, banners, D(x)/D(G(z)) and loss charts, the fixed-noise grid.
 
-`live_panel()` is an `st.fragment` that reruns every second (or every "Refresh every" seconds) while the run is
-active (ARCHITECTURE.md, "Threads and processes"): it reads the job's snapshot (history rows since the last read,
-the grid PNGs) and redraws. When the job's status changes it asks for one full rerun so the controls outside the
+`live_panel()` is an `st.fragment` that reruns every "Refresh every" seconds (1 s; 3 s for a browser on the training
+machine's few cores) while the run is active (ARCHITECTURE.md, "Threads and processes"): it reads the job's
+snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it asks for one full rerun so the controls outside the
 fragment follow (Pause -> Resume, Stop -> Start training).
 """
 from __future__ import annotations
@@ -130,13 +130,16 @@ def _body(job_id: str) -> None:
 # How often the live panel redraws. Each redraw re-creates the three Plotly charts in the browser (Streamlit gives
 # a chart whose figure changed a new element id, so the browser draws it from scratch): about 0.45 of a core of
 # the browser's computer at "1 s". With Chromium on the 2 cores that train, the default run trains at 0.43x the
-# CLI's speed at "1 s", 0.70x at "3 s", 0.83x at "10 s" (BENCHMARKS.md, "Watching the Train page").
+# CLI's speed at "1 s", 0.70x at "3 s", 0.83x at "10 s" (BENCHMARKS.md, "Watching the Train page"). So a browser
+# on the training machine's few cores starts at "3 s"; a visitor's browser on another machine, at "1 s".
 REFRESH = {"1 s": 1, "3 s": 3, "10 s": 10}
 DEFAULT_REFRESH = "1 s"
+FEW_CORES = 4          # at most this many: a local browser's redraws cost the run a visible share
 REFRESH_HELP = ("How often the charts and samples redraw while the run trains. Each redraw costs CPU on the "
                 "computer this browser runs on: when that is also the computer that trains (a laptop, a small "
-                "server), a slower refresh leaves its cores to training. On a 2-core CPU the default run trains "
-                "about 1.9x faster at 10 s than at 1 s. A browser on another machine costs the training nothing.")
+                "server), a slower refresh leaves its cores to training, so there it starts at 3 s. On a 2-core "
+                "CPU the default run trains 1.4-1.6x faster at 3 s than at 1 s, 1.6-1.9x at 10 s. A browser on "
+                "another machine costs the training nothing.")
 
 
 def browser_is_local(ip: object) -> bool:
@@ -151,12 +154,19 @@ def browser_is_local(ip: object) -> bool:
     return (getattr(addr, "ipv4_mapped", None) or addr).is_loopback
 
 
+def default_refresh(*, local_browser: bool, cores: int) -> str:
+    """The "Refresh every" a session starts with: "3 s" when this browser draws on the training machine's few
+    cores, else "1 s"."""
+    return "3 s" if local_browser and cores <= FEW_CORES else DEFAULT_REFRESH
+
+
 def watching_note(*, local_browser: bool, cores: int, every_s: int) -> str | None:
     """What redrawing costs the run, when this browser shares the training machine's few cores (else None)."""
-    if not local_browser or cores > 4 or every_s >= 10:
+    if not local_browser or cores > FEW_CORES or every_s >= 10:
         return None
     return (f"This browser runs on the computer that trains ({cores} CPU cores), so every redraw takes CPU from the "
-            "run: on 2 cores, redrawing every second slows it to under half its speed, every 10 s to about 0.8x.")
+            "run: on 2 cores the default run trains at about half its speed in a terminal when redrawn every "
+            "second, 0.7x every 3 s (the default on a computer like this) and 0.8x every 10 s.")
 
 
 def refresh_interval(choice: str | None, *, active: bool) -> str | None:
@@ -168,20 +178,20 @@ def refresh_interval(choice: str | None, *, active: bool) -> str | None:
 
 
 def live_panel(job: TrainingJob) -> None:
-    """Draw the live panel; it refreshes itself every "Refresh every" seconds (1 by default) while the run is
-    queued, loading, running or paused."""
+    """Draw the live panel; it refreshes itself every "Refresh every" seconds (`default_refresh` until the session
+    picks one) while the run is queued, loading, running or paused."""
     snap = job.summary()
     active = snap.status in ACTIVE or snap.status == QUEUED
     state.status_changed(job.id, _page_state(snap))   # what the controls and save section were drawn for
     choice = None
     if active:   # outside the fragment, so that a change reruns the page and restarts the fragment's timer
+        local, cores = browser_is_local(st.context.ip_address), os.cpu_count() or 1
+        default = state.value(state.LIVE_REFRESH_KEPT, default_refresh(local_browser=local, cores=cores))
         choice = st.segmented_control("Refresh every", list(REFRESH), required=True, key=state.LIVE_REFRESH,
-                                      default=state.value(state.LIVE_REFRESH_KEPT, DEFAULT_REFRESH),
-                                      help=REFRESH_HELP)
+                                      default=default, help=REFRESH_HELP)
         # Streamlit drops the widget's state when a run ends and the control goes; the next run starts from this.
         state.set_values({state.LIVE_REFRESH_KEPT: choice})
-        note = watching_note(local_browser=browser_is_local(st.context.ip_address), cores=os.cpu_count() or 1,
-                             every_s=REFRESH.get(choice, 1))
+        note = watching_note(local_browser=local, cores=cores, every_s=REFRESH.get(choice, 1))
         if note:
             st.caption(note)
     st.fragment(_body, run_every=refresh_interval(choice, active=active))(job.id)
