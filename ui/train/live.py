@@ -2,8 +2,8 @@
 
 `live_panel()` is an `st.fragment` that reruns every "Refresh every" seconds (1 s; 3 s for a browser on the training
 machine's few cores) while the run is active (ARCHITECTURE.md, "Threads and processes"): it reads the job's
-snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it asks for one full rerun so the controls outside the
-fragment follow (Pause -> Resume, Stop -> Start training).
+snapshot (history rows since the last read, the grid PNGs) and redraws. When the job's status changes it asks for
+one full rerun so the controls outside the fragment follow (Pause -> Resume, Stop -> Start training).
 """
 from __future__ import annotations
 
