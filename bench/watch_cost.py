@@ -68,7 +68,7 @@ def one(p, mode: str, refresh: str, seconds: float) -> dict:
         epochs.press("Enter")
         time.sleep(1.0)
         page.get_by_role("button", name="Start training").click()
-        page.locator('[data-testid="stButtonGroup"]').get_by_text(refresh, exact=True).click()
+        ab.pick_refresh(page, refresh)
         time.sleep(5.0)                                        # the run is past its warm-up, the page drawn
         first = _step(page)
         if mode == "home":
